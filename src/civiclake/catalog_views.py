@@ -1,0 +1,107 @@
+"""What the warehouse holds, for people and scripts: tables with their lineage, datasets with freshness.
+
+``civiclake tables`` and ``civiclake status`` print these; both read Iceberg metadata and the sync
+state directly, so they answer on either profile without a SQL engine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pyiceberg.catalog import Catalog
+
+from civiclake.observability.freshness import is_late
+from civiclake.warehouse.meta import MetaTables
+from civiclake.warehouse.state import SyncState
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    source: str | None
+    dataset_id: str | None
+    resource_id: str | None
+    snapshot_id: int | None
+    updated_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    source: str
+    dataset_id: str
+    title: str | None
+    frequency: str | None
+    last_modified_at_source: str | None
+    last_success_at: str | None
+    rows: int
+    resources: int
+    late: bool | None
+    errors: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def list_tables(catalog: Catalog) -> list[TableInfo]:
+    tables = []
+    for (namespace,) in sorted(catalog.list_namespaces()):
+        for identifier in sorted(catalog.list_tables(namespace)):
+            table = catalog.load_table(identifier)
+            snapshot = table.current_snapshot()
+            summary = snapshot.summary if snapshot else None
+            rows = int(summary["total-records"]) if summary and "total-records" in summary else 0
+            properties = table.properties
+            tables.append(
+                TableInfo(
+                    name=".".join(identifier),
+                    rows=rows,
+                    source=properties.get("civiclake.source"),
+                    dataset_id=properties.get("civiclake.dataset-id"),
+                    resource_id=properties.get("civiclake.resource-id"),
+                    snapshot_id=snapshot.snapshot_id if snapshot else None,
+                    updated_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC).isoformat() if snapshot else None,
+                )
+            )
+    return tables
+
+
+def dataset_statuses(catalog: Catalog, state: SyncState, now: datetime | None = None) -> list[DatasetStatus]:
+    now = now or datetime.now(UTC)
+    catalogue: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in MetaTables(catalog).read("datasets").sort_by([("synced_at", "ascending")]).to_pylist():
+        catalogue[(row["source"], row["dataset_id"])] = row  # the latest snapshot wins
+    rows: dict[tuple[str, str], int] = defaultdict(int)
+    for table in list_tables(catalog):
+        if table.source and table.dataset_id:
+            rows[(table.source, table.dataset_id)] += table.rows
+    resources = defaultdict(list)
+    for resource in state.all():
+        resources[(resource.source, resource.dataset_id)].append(resource)
+
+    statuses = []
+    for key in sorted(set(catalogue) | set(resources)):
+        entry = catalogue.get(key, {})
+        successes = [r.last_success_at for r in resources[key] if r.last_success_at]
+        last_success = max(successes) if successes else None
+        statuses.append(
+            DatasetStatus(
+                source=key[0],
+                dataset_id=key[1],
+                title=entry.get("title"),
+                frequency=entry.get("frequency"),
+                last_modified_at_source=entry.get("last_modified"),
+                last_success_at=last_success.isoformat() if last_success else None,
+                rows=rows[key],
+                resources=len(resources[key]),
+                late=is_late(entry.get("frequency"), last_success, now),
+                errors=[r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error],
+            )
+        )
+    return statuses

@@ -1,0 +1,1 @@
+"""The ``civiclake`` command line."""

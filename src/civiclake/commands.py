@@ -1,0 +1,42 @@
+"""What the commands do, apart from parsing arguments: shared by the CLI, the demo and the DAGs."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from civiclake.config import Settings
+from civiclake.registry import DatagouvDataset, DatagouvSearch, load_registry
+from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
+from civiclake.pipeline import SyncPipeline, SyncReport
+
+
+def selection_from_arguments(
+    settings: Settings, datasets: list[str], query: str | None, organization: str | None, tags: list[str]
+) -> DatagouvSelection:
+    """Datasets named on the command line win; without any, the registry decides."""
+    registry = load_registry(settings.registry.path).datagouv
+    if not (datasets or query or organization or tags):
+        return DatagouvSelection.from_registry(registry)
+    registered = {entry.id: entry for entry in registry.datasets}
+    chosen = [registered.get(reference, DatagouvDataset(id=reference)) for reference in datasets]
+    searches = [DatagouvSearch(query=query, organization=organization, tags=tags)] if (query or organization or tags) else []
+    return DatagouvSelection(datasets=chosen, searches=searches)
+
+
+def run_sync(
+    settings: Settings, selection: DatagouvSelection, console: Console, *, full_refresh: bool = False
+) -> SyncReport:
+    from civiclake.cli.render import RichProgress, print_errors, sync_summary
+
+    connector = DatagouvConnector(settings.datagouv, settings.http, selection)
+    pipeline = SyncPipeline(settings, progress=None)
+    try:
+        with RichProgress(console) as progress:
+            pipeline.progress = progress
+            report = pipeline.sync(connector, full_refresh=full_refresh)
+    finally:
+        connector.close()
+        pipeline.close()
+    console.print(sync_summary(report))
+    print_errors(console, report)
+    return report

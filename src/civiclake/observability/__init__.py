@@ -1,0 +1,1 @@
+"""Observability: freshness against declared frequencies (and, with the supervision work, metrics)."""

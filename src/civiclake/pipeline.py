@@ -1,0 +1,393 @@
+"""The sync pipeline every source shares: discover, download, keep raw, load bronze, record.
+
+A resource's failure is recorded (``meta.ingestions``, the run's report) and the run goes on with the
+others. Bytes that were downloaded are always kept, in ``raw/`` or, when they failed verification, in
+``quarantine/``. A resource whose catalogue entry has not changed since its last success is not
+downloaded at all; one whose bytes have not changed is not loaded again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from civiclake.config import Settings
+from civiclake.errors import ChecksumMismatchError, CivicLakeError, TooLargeError
+from civiclake.formats import DetectedFormat, ReadLimits, detect_format, open_tabular
+from civiclake.lake.filesystem import lake_storage, warehouse_storage
+from civiclake.lake.raw import RawFile, RawZone
+from civiclake.naming import bound_length, normalise_identifier
+from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailure, Resource
+from civiclake.sources.http import Download
+from civiclake.warehouse.bronze import BronzeLoader, Lineage
+from civiclake.warehouse.catalog import open_catalog
+from civiclake.warehouse.meta import DatasetRecord, IngestionRecord, MetaTables
+from civiclake.warehouse.state import ResourceState, SyncState
+
+MAX_TABLE_NAME = 120
+
+
+@dataclass
+class ResourceOutcome:
+    source: str
+    dataset: str
+    dataset_id: str
+    resource: str
+    resource_id: str
+    status: str  # loaded | unchanged | failed | refused
+    format: str | None = None
+    rows: int = 0
+    bytes: int = 0
+    tables: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class SyncReport:
+    batch_id: str
+    outcomes: list[ResourceOutcome] = field(default_factory=list)
+    discovery_failures: list[DiscoveryFailure] = field(default_factory=list)
+    datasets: int = 0
+
+    @property
+    def failed(self) -> list[ResourceOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status in ("failed", "refused")]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything loaded; 1 when some resources or datasets failed (the others were loaded)."""
+        return 1 if self.failed or self.discovery_failures else 0
+
+
+class ProgressHooks:
+    """What the command line shows while a run goes; the default shows nothing."""
+
+    def resource_started(self, resource: Resource) -> Callable[[int], None] | None:
+        return None
+
+    def resource_finished(self, outcome: ResourceOutcome) -> None:
+        return None
+
+
+class SyncPipeline:
+    def __init__(self, settings: Settings, progress: ProgressHooks | None = None) -> None:
+        self.settings = settings
+        self.progress = progress or ProgressHooks()
+        self.catalog = open_catalog(settings)
+        self.raw_zone = RawZone(lake_storage(settings))
+        self.loader = BronzeLoader(self.catalog, warehouse_storage(settings))
+        self.meta = MetaTables(self.catalog)
+        self.state = SyncState(settings.catalog_uri)
+        self.limits = ReadLimits(
+            max_archive_members=settings.reading.max_archive_members,
+            max_expanded_bytes=settings.reading.max_expanded_bytes,
+            max_compression_ratio=settings.reading.max_compression_ratio,
+        )
+
+    def close(self) -> None:
+        self.state.close()
+
+    def sync(self, connector: Connector, *, full_refresh: bool = False) -> SyncReport:
+        batch_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        report = SyncReport(batch_id)
+        known = self.state.for_source(connector.source)
+        dataset_records: list[DatasetRecord] = []
+        try:
+            for found in connector.discover():
+                if isinstance(found, DiscoveryFailure):
+                    report.discovery_failures.append(found)
+                    continue
+                report.datasets += 1
+                dataset_records.append(_dataset_record(batch_id, found))
+                for resource in found.resources:
+                    outcome = self._sync_resource(connector, found, resource, known, batch_id, full_refresh)
+                    report.outcomes.append(outcome)
+                    self.progress.resource_finished(outcome)
+        finally:
+            # One commit for the catalogue snapshot of the whole run, even when it stopped early.
+            self.meta.append("datasets", dataset_records)
+        return report
+
+    def _sync_resource(
+        self,
+        connector: Connector,
+        found: DiscoveredDataset,
+        resource: Resource,
+        known: dict[str, ResourceState],
+        batch_id: str,
+        full_refresh: bool,
+    ) -> ResourceOutcome:
+        dataset_label = found.name or found.dataset.slug
+        outcome = ResourceOutcome(
+            resource.source, found.dataset.slug, resource.dataset_id, resource.title, resource.resource_id, "failed"
+        )
+        started = datetime.now(UTC)
+        recorder = _Recorder(self.meta, batch_id, resource, started)
+        try:
+            names = self.state.assign_names(
+                resource.source, resource.dataset_id, resource.resource_id, dataset_label, resource.title
+            )
+            previous = known.get(resource.resource_id)
+            if resource.max_bytes is not None and resource.filesize is not None and resource.filesize > resource.max_bytes:
+                raise TooLargeError(
+                    f"the catalogue gives {resource.filesize} bytes, over the limit of {resource.max_bytes} "
+                    "(raise max_resource_bytes for this dataset in the registry to load it)"
+                )
+            if (
+                not full_refresh
+                and previous is not None
+                and previous.last_status in ("loaded", "unchanged")
+                and previous.change_marker == resource.change_marker
+            ):
+                outcome.status = "unchanged"
+                return outcome
+            self._download_and_load(connector, resource, names, previous, batch_id, full_refresh, outcome, recorder)
+        except TooLargeError as error:
+            outcome.status, outcome.error = "refused", f"{resource.label}: {error}"
+            recorder.write(status="refused", error=outcome.error)
+        except Exception as error:  # any failure stays with its resource; the run goes on
+            outcome.status, outcome.error = "failed", f"{resource.label}: {_describe(error)}"
+            recorder.write(status="failed", error=outcome.error)
+        if outcome.status != "unchanged" or recorder.downloaded is not None:
+            self.state.record(
+                resource.source,
+                resource.resource_id,
+                status=outcome.status,
+                change_marker=resource.change_marker,
+                sha256=recorder.raw.sha256 if recorder.raw else None,
+                raw_path=recorder.raw.path if recorder.raw else None,
+                error=outcome.error,
+            )
+        return outcome
+
+    def _download_and_load(
+        self,
+        connector: Connector,
+        resource: Resource,
+        names: tuple[str, str],
+        previous: ResourceState | None,
+        batch_id: str,
+        full_refresh: bool,
+        outcome: ResourceOutcome,
+        recorder: _Recorder,
+    ) -> None:
+        scratch = self.settings.scratch_dir
+        scratch.mkdir(parents=True, exist_ok=True)
+        local_file = scratch / f"{batch_id}-{uuid.uuid4().hex}"
+        try:
+            extracted_at = datetime.now(UTC).replace(microsecond=0)
+            clock = time.monotonic()
+            download = connector.fetch(resource, local_file, self.progress.resource_started(resource))
+            recorder.downloaded = download
+            recorder.download_seconds = time.monotonic() - clock
+            recorder.extracted_at = extracted_at
+            outcome.bytes = download.size
+
+            verified = _verify_checksum(resource, download)
+            if verified is False:
+                raw = self._keep(local_file, "quarantine", resource, names, download, extracted_at, None, False)
+                recorder.raw = raw
+                raise ChecksumMismatchError(
+                    f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
+                    f"{resource.checksum.value} (got {download.digests.get(resource.checksum.algorithm)}); "  # type: ignore[union-attr]
+                    f"kept in {raw.path}"
+                )
+            if not full_refresh and previous is not None and previous.sha256 == download.sha256:
+                outcome.status = "unchanged"
+                recorder.write(status="unchanged", raw_bytes=download.size)
+                return
+
+            detected: DetectedFormat | None = None
+            try:
+                detected = detect_format(local_file, resource.declared_format, self.limits)
+            finally:
+                # Bytes are kept even when they cannot be read: the manifest says what was seen.
+                recorder.raw = self._keep(local_file, "raw", resource, names, download, extracted_at, detected, verified)
+            recorder.format = detected
+            outcome.format = detected.format
+            self._load_parts(local_file, resource, names, batch_id, extracted_at, outcome, recorder)
+        finally:
+            local_file.unlink(missing_ok=True)
+
+    def _load_parts(
+        self,
+        local_file: Path,
+        resource: Resource,
+        names: tuple[str, str],
+        batch_id: str,
+        extracted_at: datetime,
+        outcome: ResourceOutcome,
+        recorder: _Recorder,
+    ) -> None:
+        raw = recorder.raw
+        assert raw is not None
+        workdir = self.settings.scratch_dir / f"{local_file.name}.parts"
+        parts = open_tabular(local_file, resource.declared_format, self.limits, workdir=workdir)
+        failures = []
+        for part in parts:
+            table_name = _table_name(resource.source, names, part.name)
+            clock = time.monotonic()
+            lineage = Lineage(
+                source=resource.source,
+                dataset_id=resource.dataset_id,
+                resource_id=resource.resource_id,
+                extracted_at=extracted_at,
+                ingested_at=datetime.now(UTC),
+                raw_path=raw.uri,
+                raw_sha256=raw.sha256,
+                batch_id=batch_id,
+            )
+            properties = {
+                "civiclake.source": resource.source,
+                "civiclake.dataset-id": resource.dataset_id,
+                "civiclake.dataset-slug": resource.dataset_slug,
+                "civiclake.resource-id": resource.resource_id,
+                "civiclake.resource-title": resource.title,
+                "civiclake.part": part.name or "",
+            }
+            try:
+                result = self.loader.load(table_name, part, lineage, properties)
+            except Exception as error:
+                message = f"{resource.label}{' member ' + repr(part.name) if part.name else ''}: {_describe(error)}"
+                failures.append(message)
+                recorder.write(status="failed", error=message, part=part.name, table=f"bronze.{table_name}")
+                continue
+            self.meta.append("schema_changes", result.schema_changes)
+            outcome.rows += result.rows
+            outcome.tables.append(f"bronze.{table_name}")
+            recorder.write(
+                status=result.status,
+                part=part.name,
+                table=f"bronze.{table_name}",
+                rows=result.rows,
+                load_seconds=time.monotonic() - clock,
+                encoding=part.format.encoding,
+            )
+        if failures:
+            outcome.status, outcome.error = "failed", "; ".join(failures)
+        else:
+            outcome.status = "loaded"
+
+    def _keep(
+        self,
+        local_file: Path,
+        zone: str,
+        resource: Resource,
+        names: tuple[str, str],
+        download: Download,
+        extracted_at: datetime,
+        detected: DetectedFormat | None,
+        verified: bool | None,
+    ) -> RawFile:
+        return self.raw_zone.store(
+            local_file,
+            zone=zone,  # type: ignore[arg-type]
+            resource=resource,
+            names=names,
+            download=download,
+            extracted_at=extracted_at,
+            detected=detected,
+            checksum_verified=verified,
+        )
+
+
+class _Recorder:
+    """Writes a resource's ``meta.ingestions`` rows, carrying what is known so far."""
+
+    def __init__(self, meta: MetaTables, batch_id: str, resource: Resource, started: datetime) -> None:
+        self.meta = meta
+        self.batch_id = batch_id
+        self.resource = resource
+        self.started = started
+        self.downloaded: Download | None = None
+        self.download_seconds: float | None = None
+        self.extracted_at: datetime | None = None
+        self.raw: RawFile | None = None
+        self.format: DetectedFormat | None = None
+
+    def write(
+        self,
+        *,
+        status: str,
+        error: str | None = None,
+        part: str | None = None,
+        table: str | None = None,
+        rows: int = 0,
+        raw_bytes: int | None = None,
+        load_seconds: float | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        resource = self.resource
+        self.meta.append(
+            "ingestions",
+            [
+                IngestionRecord(
+                    batch_id=self.batch_id,
+                    source=resource.source,
+                    dataset_id=resource.dataset_id,
+                    dataset_slug=resource.dataset_slug,
+                    resource_id=resource.resource_id,
+                    resource_title=resource.title,
+                    part=part,
+                    table_name=table,
+                    raw_path=self.raw.uri if self.raw else None,
+                    raw_sha256=self.raw.sha256 if self.raw else (self.downloaded.sha256 if self.downloaded else None),
+                    raw_bytes=raw_bytes if raw_bytes is not None else (self.raw.size if self.raw else None),
+                    format=self.format.format if self.format else None,
+                    encoding=encoding or (self.format.encoding if self.format else None),
+                    rows=rows,
+                    status=status,
+                    error=error,
+                    extracted_at=self.extracted_at,
+                    started_at=self.started,
+                    finished_at=datetime.now(UTC),
+                    download_seconds=self.download_seconds,
+                    load_seconds=load_seconds,
+                )
+            ],
+        )
+
+
+def _table_name(source: str, names: tuple[str, str], part: str | None) -> str:
+    name = f"{source}__{names[0]}__{names[1]}"
+    if part:
+        name += "__" + normalise_identifier(part, what="archive member or sheet", max_length=40).lstrip("_")
+    return bound_length(name, MAX_TABLE_NAME)
+
+
+def _verify_checksum(resource: Resource, download: Download) -> bool | None:
+    """True or False when the catalogue gives a checksum civiclake can compute; None otherwise."""
+    if resource.checksum is None:
+        return None
+    if resource.checksum.algorithm == "sha256":
+        return download.sha256 == resource.checksum.value.lower()
+    actual = download.digests.get(resource.checksum.algorithm)
+    return None if actual is None else actual == resource.checksum.value.lower()
+
+
+def _dataset_record(batch_id: str, found: DiscoveredDataset) -> DatasetRecord:
+    info = found.dataset
+    return DatasetRecord(
+        batch_id=batch_id,
+        synced_at=datetime.now(UTC),
+        source=info.source,
+        dataset_id=info.dataset_id,
+        slug=info.slug,
+        title=info.title,
+        organization=info.organization,
+        frequency=info.frequency,
+        last_modified=info.last_modified,
+        page_url=info.page_url,
+        resources_selected=len(found.resources),
+        resources_skipped=len(found.skipped),
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, CivicLakeError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,242 @@
+"""HTTP with retries: the one way civiclake talks to web APIs and downloads files.
+
+Transient failures (429, 5xx, timeouts, reset connections) are retried with exponential backoff and
+full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in chunks, hashing as
+they go, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import random
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from civiclake.config import HttpSettings
+from civiclake.errors import (
+    GoneError,
+    NotFoundError,
+    SourceError,
+    TerminalHttpError,
+    TooLargeError,
+    TransientError,
+    TransientHttpError,
+)
+
+CHUNK_BYTES = 1024 * 1024
+_T = TypeVar("_T")
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a finished download looked like: enough to write the raw manifest."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: dict[str, str]
+    size: int
+    sha256: str
+    digests: dict[str, str] = field(default_factory=dict)  # the catalogue's algorithm -> hex digest
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class _Hasher:
+    """Feeds bytes to sha256 and to the catalogue's own algorithm (sha1, md5, crc...)."""
+
+    def __init__(self, extra_algorithms: tuple[str, ...]) -> None:
+        self.sha256 = hashlib.sha256()
+        self.others: dict[str, Any] = {}
+        self.crc = 0
+        for algorithm in extra_algorithms:
+            if algorithm == "crc":
+                self.others["crc"] = None
+            elif algorithm in ("sha1", "md5", "sha512"):
+                self.others[algorithm] = hashlib.new(algorithm)
+
+    def update(self, chunk: bytes) -> None:
+        self.sha256.update(chunk)
+        for algorithm, hasher in self.others.items():
+            if algorithm == "crc":
+                self.crc = zlib.crc32(chunk, self.crc)
+            else:
+                hasher.update(chunk)
+
+    def digests(self) -> dict[str, str]:
+        result = {"sha256": self.sha256.hexdigest()}
+        for algorithm, hasher in self.others.items():
+            result[algorithm] = f"{self.crc:08x}" if algorithm == "crc" else hasher.hexdigest()
+        return result
+
+
+class HttpClient:
+    """A retrying HTTP client; ``sleep`` and ``jitter`` are injectable so tests need not wait."""
+
+    def __init__(
+        self,
+        settings: HttpSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self._sleep = sleep
+        self._jitter = jitter
+        self._client = httpx.Client(
+            follow_redirects=True,
+            timeout=httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds),
+            headers={"User-Agent": settings.user_agent},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        def attempt() -> Any:
+            response = self._client.get(url, params=params)
+            _raise_for_status(response)
+            try:
+                return response.json()
+            except ValueError as error:
+                raise SourceError(f"{response.url} answered with malformed JSON: {error}") from None
+
+        return self._with_retries(url, attempt)
+
+    def download(
+        self,
+        url: str,
+        destination: Path,
+        *,
+        max_bytes: int | None = None,
+        checksum_algorithms: tuple[str, ...] = (),
+        on_progress: ProgressCallback | None = None,
+    ) -> Download:
+        """Stream ``url`` into ``destination``; a retried attempt starts the file again from zero."""
+
+        def attempt() -> Download:
+            hasher = _Hasher(checksum_algorithms)
+            size = 0
+            with self._client.stream("GET", url) as response:
+                _raise_for_status(response)
+                declared = response.headers.get("content-length")
+                if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise TooLargeError(f"{url} is {int(declared)} bytes, over the limit of {max_bytes}")
+                with destination.open("wb") as sink:
+                    for chunk in response.iter_bytes(CHUNK_BYTES):
+                        size += len(chunk)
+                        if max_bytes is not None and size > max_bytes:
+                            raise TooLargeError(f"{url} grew past the limit of {max_bytes} bytes while downloading")
+                        hasher.update(chunk)
+                        sink.write(chunk)
+                        if on_progress:
+                            on_progress(len(chunk))
+                digests = hasher.digests()
+                return Download(
+                    url=url,
+                    final_url=str(response.url),
+                    status=response.status_code,
+                    headers=dict(response.headers),
+                    size=size,
+                    sha256=digests.pop("sha256"),
+                    digests=digests,
+                )
+
+        return self._with_retries(url, attempt)
+
+    def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
+        settings = self.settings
+        for number in range(1, settings.max_attempts + 1):
+            try:
+                return attempt()
+            except (TransientError, httpx.TimeoutException, httpx.TransportError) as error:
+                if number == settings.max_attempts:
+                    raise _as_transient(url, error, number) from error
+                self._sleep(self._backoff(number, getattr(error, "retry_after", None)))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _backoff(self, attempt_number: int, retry_after: float | None) -> float:
+        ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** (attempt_number - 1))
+        # Full jitter spreads clients that failed together; Retry-After is a floor the server asked for.
+        delay = ceiling * self._jitter()
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.settings.backoff_max_seconds))
+        return delay
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    url = str(response.request.url)
+    reason = _error_message(response)
+    if status == 404:
+        raise NotFoundError(f"{url} was not found (HTTP 404){': ' + reason if reason else ''}")
+    if status == 410:
+        raise GoneError(f"{url} is gone (HTTP 410){': ' + reason if reason else ''}")
+    if status == 429 or status >= 500:
+        raise TransientHttpError(url, status, reason, parse_retry_after(response.headers.get("retry-after")))
+    raise TerminalHttpError(url, status, reason)
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The API's own message when it gives one (``{"message": ...}``), never a whole HTML page."""
+    try:
+        response.read()
+        body = response.json()
+    except (ValueError, httpx.StreamError):
+        return ""
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _as_transient(url: str, error: Exception, attempts: int) -> TransientError:
+    if isinstance(error, TransientHttpError):
+        detail = f"HTTP {error.status}"
+    elif isinstance(error, httpx.TimeoutException):
+        detail = "timed out"
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    return TransientError(f"{url}: {detail}, still failing after {attempts} attempts")
+
+
+def iter_pages(client: HttpClient, url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Walk a udata page envelope (``data``, ``next_page``) and yield every item."""
+    next_url: str | None = url
+    next_params = params
+    while next_url:
+        page = client.get_json(next_url, next_params)
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise SourceError(f"{next_url} did not answer with a page envelope (no 'data' list)")
+        yield from page["data"]
+        next_url = page.get("next_page")
+        next_params = None  # next_page is a full URL that already carries the query

@@ -1,0 +1,1 @@
+"""The warehouse: the Iceberg catalog, bronze loading, meta tables, sync state and local SQL."""

@@ -1,0 +1,325 @@
+"""Bronze loading: one tabular part of a raw file becomes one Iceberg commit.
+
+The loader writes Parquet itself, in a stream (one row group per reader batch, so memory stays flat),
+into the table's data folder, then registers the files with ``add_files`` in a single transaction that
+also carries any schema evolution. A failure before the commit deletes the files it wrote: the table
+never shows part of a file. A raw file already present in the table (same sha256) is not loaded again.
+
+Schema evolution: a new column is added; a column whose new values do not fit the table's type is
+widened to string (Iceberg cannot promote long to string, so the table's files are rewritten with the
+column as text, in the same commit) and the change is recorded in ``meta.schema_changes``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, EqualTo
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.table import Table, Transaction
+from pyiceberg.transforms import DayTransform
+from pyiceberg.types import StringType
+
+from civiclake.errors import SchemaConflictError
+from civiclake.formats import TabularPart
+from civiclake.lake.filesystem import LakeStorage
+from civiclake.warehouse.meta import SchemaChangeRecord
+
+NAMESPACE = "bronze"
+_TS = pa.timestamp("us", tz="UTC")
+LINEAGE_SCHEMA = pa.schema(
+    [
+        pa.field("_source", pa.string(), metadata={b"doc": b"Source connector (datagouv, postgres, files, rest)"}),
+        pa.field("_dataset_id", pa.string(), metadata={b"doc": b"Dataset id at the source"}),
+        pa.field("_resource_id", pa.string(), metadata={b"doc": b"Resource id at the source"}),
+        pa.field("_extracted_at", _TS, metadata={b"doc": b"When the raw file was downloaded"}),
+        pa.field("_ingested_at", _TS, metadata={b"doc": b"When the row was committed to bronze"}),
+        pa.field("_raw_path", pa.string(), metadata={b"doc": b"Raw file in the lake this row comes from"}),
+        pa.field("_raw_sha256", pa.string(), metadata={b"doc": b"SHA-256 of the raw file"}),
+        pa.field("_batch_id", pa.string(), metadata={b"doc": b"Sync run that loaded the row"}),
+        pa.field("_row_number", pa.int64(), metadata={b"doc": b"1-based row number within the file part"}),
+    ]
+)
+LINEAGE_COLUMNS = frozenset(LINEAGE_SCHEMA.names)
+RAW_SHA_PROPERTY = "civiclake.raw-sha256"
+# Casts that keep every value: the table's type can take the new values as they are.
+_SAFE_CASTS = {(pa.int64(), pa.float64()), (pa.date32(), pa.timestamp("us")), (pa.date32(), _TS)}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    source: str
+    dataset_id: str
+    resource_id: str
+    extracted_at: datetime
+    ingested_at: datetime
+    raw_path: str
+    raw_sha256: str
+    batch_id: str
+
+
+@dataclass
+class LoadResult:
+    table_name: str
+    rows: int
+    status: str  # loaded | unchanged (the table already holds this raw file)
+    schema_changes: list[SchemaChangeRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How an incoming part meets the table: columns to add, columns to widen, the final schema."""
+
+    added: list[pa.Field]
+    widened: list[str]
+    target: pa.Schema
+
+
+class BronzeLoader:
+    def __init__(self, catalog: Catalog, warehouse: LakeStorage) -> None:
+        self.catalog = catalog
+        self.warehouse = warehouse
+
+    def load(self, table_name: str, part: TabularPart, lineage: Lineage, properties: dict[str, str]) -> LoadResult:
+        identifier = (NAMESPACE, table_name)
+        incoming = _with_lineage(part.schema)
+        try:
+            table: Table | None = self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            table = None
+        if table is not None and self.holds_raw_file(table, lineage.raw_sha256):
+            return LoadResult(table_name, 0, "unchanged")
+
+        plan = _plan(schema_to_pyarrow(table.schema(), include_field_ids=False) if table else None, incoming)
+        location = table.location() if table else self.catalog_location(identifier)
+        written: list[str] = []
+        try:
+            data_file, rows = self._write_part(location, part, lineage, plan.target, written)
+            changes = self._commit(identifier, table, plan, incoming, [data_file], lineage, properties, written)
+        except BaseException:
+            for uri in written:
+                self._delete_quietly(uri)
+            raise
+        return LoadResult(table_name, rows, "loaded", changes)
+
+    def holds_raw_file(self, table: Table, sha256: str) -> bool:
+        """True when some row of the table came from this raw file: the data is the record."""
+        scan = table.scan(row_filter=EqualTo("_raw_sha256", sha256), selected_fields=("_raw_sha256",), limit=1)
+        return scan.to_arrow().num_rows > 0
+
+    def catalog_location(self, identifier: tuple[str, str]) -> str:
+        return self.warehouse.uri(f"{identifier[0]}/{identifier[1]}")
+
+    def _write_part(
+        self, location: str, part: TabularPart, lineage: Lineage, target: pa.Schema, written: list[str]
+    ) -> tuple[str, int]:
+        day = lineage.extracted_at.date()
+        uri = _data_file_uri(location, day, lineage.batch_id)
+        written.append(uri)
+        rows = 0
+        with pq.ParquetWriter(self._fs_path(uri), target, filesystem=self.warehouse.filesystem) as writer:
+            for batch in part.batches():
+                if batch.num_rows == 0:
+                    continue
+                writer.write_batch(_conform(batch, target, lineage, first_row=rows + 1))
+                rows += batch.num_rows
+        return uri, rows
+
+    def _commit(
+        self,
+        identifier: tuple[str, str],
+        table: Table | None,
+        plan: _Plan,
+        incoming: pa.Schema,
+        data_files: list[str],
+        lineage: Lineage,
+        properties: dict[str, str],
+        written: list[str],
+    ) -> list[SchemaChangeRecord]:
+        snapshot_properties = {RAW_SHA_PROPERTY: lineage.raw_sha256, "civiclake.batch-id": lineage.batch_id}
+        if table is None:
+            with self.catalog.create_table_transaction(
+                identifier, schema=incoming, properties=properties
+            ) as transaction:
+                with transaction.update_spec() as spec:
+                    spec.add_field("_extracted_at", DayTransform(), "_extracted_at_day")
+                transaction.add_files(data_files, snapshot_properties=snapshot_properties)
+            return []
+
+        changes = self._schema_changes(identifier, table, plan, lineage)
+        rewritten = self._rewrite_widened(table, plan, lineage, written) if plan.widened else []
+        transaction: Transaction
+        with table.transaction() as transaction:
+            if plan.widened:
+                with transaction.update_schema() as update:
+                    for name in plan.widened:
+                        update.delete_column(name)
+                with transaction.update_schema() as update:
+                    for name in plan.widened:
+                        update.add_column(name, StringType(), doc=_doc(incoming.field(name)))
+                transaction.delete(AlwaysTrue(), snapshot_properties=snapshot_properties)
+            if plan.added:
+                with transaction.update_schema() as update:
+                    update.union_by_name(pa.schema(plan.added))
+            transaction.add_files(rewritten + data_files, snapshot_properties=snapshot_properties)
+            transaction.set_properties(properties)
+        return changes
+
+    def _rewrite_widened(self, table: Table, plan: _Plan, lineage: Lineage, written: list[str]) -> list[str]:
+        """Copy the table's rows into new files with the widened columns as text, one file per day."""
+        writers: dict[date, tuple[str, pq.ParquetWriter]] = {}
+        try:
+            for batch in table.scan().to_arrow_batch_reader():
+                days = pc.cast(batch.column("_extracted_at"), pa.date32())
+                for day in pc.unique(days).to_pylist():
+                    rows = batch.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+                    if day not in writers:
+                        uri = _data_file_uri(table.location(), day, f"{lineage.batch_id}-rewrite")
+                        written.append(uri)
+                        writer = pq.ParquetWriter(self._fs_path(uri), plan.target, filesystem=self.warehouse.filesystem)
+                        writers[day] = (uri, writer)
+                    writers[day][1].write_batch(_cast_to(rows, plan.target))
+        finally:
+            for _, writer in writers.values():
+                writer.close()
+        return [uri for uri, _ in writers.values()]
+
+    def _schema_changes(
+        self, identifier: tuple[str, str], table: Table, plan: _Plan, lineage: Lineage
+    ) -> list[SchemaChangeRecord]:
+        current = schema_to_pyarrow(table.schema(), include_field_ids=False)
+        name = ".".join(identifier)
+        changes = [
+            SchemaChangeRecord(
+                lineage.ingested_at, lineage.batch_id, name, added.name, "added", None, str(added.type), lineage.raw_path
+            )
+            for added in plan.added
+        ]
+        changes += [
+            SchemaChangeRecord(
+                lineage.ingested_at,
+                lineage.batch_id,
+                name,
+                column,
+                "widened_to_string",
+                str(current.field(column).type),
+                "string",
+                lineage.raw_path,
+            )
+            for column in plan.widened
+        ]
+        return changes
+
+    def _fs_path(self, uri: str) -> str:
+        for scheme in ("file://", "s3://", "s3a://"):
+            if uri.startswith(scheme):
+                return uri[len(scheme) :]
+        return uri
+
+    def _delete_quietly(self, uri: str) -> None:
+        try:
+            self.warehouse.filesystem.delete_file(self._fs_path(uri))
+        except OSError:
+            pass  # never written, or already gone: nothing was committed either way
+
+
+def _data_file_uri(location: str, day: date, batch_id: str) -> str:
+    return f"{location.rstrip('/')}/data/_extracted_at_day={day.isoformat()}/{batch_id}-{uuid.uuid4().hex}.parquet"
+
+
+def _with_lineage(schema: pa.Schema) -> pa.Schema:
+    clash = LINEAGE_COLUMNS.intersection(schema.names)
+    if clash:
+        raise SchemaConflictError(f"the file has columns named like lineage columns: {sorted(clash)}")
+    fields = []
+    for item in schema:
+        metadata = dict(item.metadata or {})
+        if b"original_name" in metadata and b"doc" not in metadata:
+            metadata[b"doc"] = b"original name: " + metadata[b"original_name"]
+        fields.append(item.with_metadata(metadata).with_nullable(True))
+    return pa.schema([*fields, *LINEAGE_SCHEMA])
+
+
+def _doc(item: pa.Field) -> str | None:
+    doc = (item.metadata or {}).get(b"doc")
+    return doc.decode() if doc else None
+
+
+def _plan(current: pa.Schema | None, incoming: pa.Schema) -> _Plan:
+    if current is None:
+        return _Plan([], [], _strip_metadata(incoming))
+    added = [item for item in incoming if item.name not in current.names]
+    widened = []
+    for item in incoming:
+        if item.name not in current.names:
+            continue
+        existing = current.field(item.name).type
+        if existing == item.type or pa.types.is_string(existing) or (item.type, existing) in _SAFE_CASTS:
+            continue
+        if pa.types.is_large_string(existing) and pa.types.is_string(item.type):
+            continue
+        widened.append(item.name)
+    # Iceberg re-adds a widened column at the end; the Parquet layout follows the same order.
+    kept = [item.remove_metadata() for item in current if item.name not in widened]
+    target = pa.schema(kept + [item.remove_metadata() for item in added] + [pa.field(n, pa.string()) for n in widened])
+    return _Plan(added, widened, target)
+
+
+def _strip_metadata(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([item.remove_metadata() for item in schema])
+
+
+def _conform(batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_row: int) -> pa.RecordBatch:
+    """The batch in the table's layout: file columns cast, lineage filled in, absent columns null."""
+    size = batch.num_rows
+    constants = {
+        "_source": lineage.source,
+        "_dataset_id": lineage.dataset_id,
+        "_resource_id": lineage.resource_id,
+        "_extracted_at": lineage.extracted_at,
+        "_ingested_at": lineage.ingested_at,
+        "_raw_path": lineage.raw_path,
+        "_raw_sha256": lineage.raw_sha256,
+        "_batch_id": lineage.batch_id,
+    }
+    columns = []
+    for item in target:
+        if item.name == "_row_number":
+            columns.append(pa.array(range(first_row, first_row + size), pa.int64()))
+        elif item.name in constants:
+            columns.append(pa.array([constants[item.name]] * size, item.type) if size else pa.array([], item.type))
+        elif item.name in batch.schema.names:
+            columns.append(_cast_column(batch.column(item.name), item.type))
+        else:
+            columns.append(pa.nulls(size, item.type))
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _cast_to(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
+    columns = [
+        _cast_column(batch.column(item.name), item.type) if item.name in batch.schema.names else pa.nulls(batch.num_rows, item.type)
+        for item in target
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _cast_column(column: pa.Array, target_type: pa.DataType) -> pa.Array:
+    if column.type == target_type:
+        return column
+    if pa.types.is_string(target_type) and (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
+        return pc.cast(column, pa.string())
+    return pc.cast(column, target_type)
+
+
+def iter_rows(table: Table) -> Iterator[dict[str, object]]:
+    """Every row of a bronze table, for tests and small tools."""
+    for batch in table.scan().to_arrow_batch_reader():
+        yield from batch.to_pylist()

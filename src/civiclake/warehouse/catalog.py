@@ -1,0 +1,39 @@
+"""The Iceberg catalog: pyiceberg's SQL catalog, on SQLite locally and PostgreSQL on the cluster.
+
+On PostgreSQL this is the same schema as Iceberg's JDBC catalog, so Trino reads what civiclake writes
+(``iceberg.catalog.type=jdbc`` with ``iceberg.jdbc-catalog.catalog-name`` equal to our catalog name).
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyiceberg.catalog.sql import SqlCatalog
+
+from civiclake.config import Settings
+from civiclake.lake.filesystem import S3_CLIENT_ENVIRONMENT, warehouse_storage
+
+NAMESPACES = ("bronze", "meta")
+
+
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    properties = {"uri": settings.catalog_uri, "warehouse": warehouse_storage(settings).uri_prefix}
+    if settings.profile == "cluster":
+        for name, value in S3_CLIENT_ENVIRONMENT.items():
+            os.environ.setdefault(name, value)
+        s3 = settings.s3
+        properties["s3.region"] = s3.region
+        if s3.endpoint_url:
+            properties["s3.endpoint"] = s3.endpoint_url
+        if s3.access_key_id and s3.secret_access_key:
+            properties["s3.access-key-id"] = s3.access_key_id.get_secret_value()
+            properties["s3.secret-access-key"] = s3.secret_access_key.get_secret_value()
+    return properties
+
+
+def open_catalog(settings: Settings) -> SqlCatalog:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
+    for namespace in NAMESPACES:
+        catalog.create_namespace_if_not_exists(namespace)
+    return catalog

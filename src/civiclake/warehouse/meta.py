@@ -1,0 +1,126 @@
+"""The meta tables: what was loaded or refused, what the catalogue said, how schemas changed.
+
+They are Iceberg tables like the others (``meta.ingestions``, ``meta.datasets``,
+``meta.schema_changes``), so the same SQL engines and dbt models read them on both profiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class IngestionRecord:
+    """One raw file loaded or refused (or one part of it: a ZIP member, a sheet)."""
+
+    batch_id: str
+    source: str
+    dataset_id: str
+    dataset_slug: str
+    resource_id: str
+    resource_title: str
+    part: str | None
+    table_name: str | None
+    raw_path: str | None
+    raw_sha256: str | None
+    raw_bytes: int | None
+    format: str | None
+    encoding: str | None
+    rows: int
+    status: str  # loaded | unchanged | failed | refused
+    error: str | None
+    extracted_at: datetime | None
+    started_at: datetime
+    finished_at: datetime
+    download_seconds: float | None
+    load_seconds: float | None
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    batch_id: str
+    synced_at: datetime
+    source: str
+    dataset_id: str
+    slug: str
+    title: str
+    organization: str | None
+    frequency: str | None
+    last_modified: str | None
+    page_url: str | None
+    resources_selected: int
+    resources_skipped: int
+
+
+@dataclass(frozen=True)
+class SchemaChangeRecord:
+    changed_at: datetime
+    batch_id: str
+    table_name: str
+    column_name: str
+    change: str  # added | widened_to_string
+    old_type: str | None
+    new_type: str
+    raw_path: str
+
+
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "str | None": pa.string(),
+    "int": pa.int64(),
+    "int | None": pa.int64(),
+    "float | None": pa.float64(),
+    "datetime": _TS,
+    "datetime | None": _TS,
+}
+
+
+def _schema(record_type: type) -> pa.Schema:
+    return pa.schema(
+        [pa.field(f.name, _ARROW_TYPES[str(f.type)], nullable=str(f.type).endswith("None")) for f in fields(record_type)]
+    )
+
+
+META_TABLES: dict[str, type] = {
+    "ingestions": IngestionRecord,
+    "datasets": DatasetRecord,
+    "schema_changes": SchemaChangeRecord,
+}
+
+
+class MetaTables:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._tables: dict[str, Table] = {}
+
+    def table(self, name: str) -> Table:
+        if name not in self._tables:
+            identifier = ("meta", name)
+            try:
+                self._tables[name] = self.catalog.load_table(identifier)
+            except NoSuchTableError:
+                self._tables[name] = self.catalog.create_table_if_not_exists(
+                    identifier, schema=_schema(META_TABLES[name])
+                )
+        return self._tables[name]
+
+    def append(self, name: str, records: Sequence[Any]) -> None:
+        """One commit for all the records given."""
+        if not records:
+            return
+        schema = _schema(META_TABLES[name])
+        rows = [asdict(record) for record in records]
+        self.table(name).append(pa.Table.from_pylist(rows, schema=schema))
+
+    def read(self, name: str) -> pa.Table:
+        return self.table(name).refresh().scan().to_arrow()
