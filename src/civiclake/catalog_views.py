@@ -100,7 +100,8 @@ def dataset_statuses(catalog: Catalog, state: SyncState, now: datetime | None = 
                 last_success_at=last_success.isoformat() if last_success else None,
                 rows=rows[key],
                 resources=len(resources[key]),
-                late=is_late(entry.get("frequency"), last_success, now),
+                # A dataset with nothing loadable (only web pages or documents) cannot be late.
+                late=is_late(entry.get("frequency"), last_success, now) if resources[key] else None,
                 errors=[r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error],
             )
         )

@@ -123,7 +123,7 @@ class SyncPipeline:
     ) -> ResourceOutcome:
         dataset_label = found.name or found.dataset.slug
         outcome = ResourceOutcome(
-            resource.source, found.dataset.slug, resource.dataset_id, resource.title, resource.resource_id, "failed"
+            resource.source, dataset_label, resource.dataset_id, resource.title, resource.resource_id, "failed"
         )
         started = datetime.now(UTC)
         recorder = _Recorder(self.meta, batch_id, resource, started)

@@ -20,8 +20,9 @@ from civiclake.errors import ConfigurationError, IdentifierError
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 SOURCES = ("datagouv",)
 
-console = Console(stderr=False)
-errors = Console(stderr=True)
+# Piped output (CI logs, `| less`) gets wide tables rather than rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _handles_configuration_errors(command: Callable[..., Any]) -> Callable[..., Any]:

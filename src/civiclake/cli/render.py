@@ -77,7 +77,7 @@ def tables_table(tables: Sequence[TableInfo]) -> Table:
     for info in tables:
         table.add_row(
             info.name, f"{info.rows:,}", info.source or "", info.dataset_id or "", info.resource_id or "",
-            str(info.snapshot_id or ""), info.updated_at or "",
+            str(info.snapshot_id or ""), (info.updated_at or "")[:19].replace("T", " "),
         )  # fmt: skip
     return table
 
@@ -89,8 +89,9 @@ def status_table(statuses: Sequence[DatasetStatus]) -> Table:
     for status in statuses:
         fresh = {None: "-", True: "[bold red]late[/]", False: "[green]yes[/]"}[status.late]
         table.add_row(
-            status.source, status.title or status.dataset_id, status.frequency or "-", status.last_success_at or "never",
-            f"{status.rows:,}", fresh, "\n".join(status.errors) or "",
+            status.source, status.title or status.dataset_id, status.frequency or "-",
+            (status.last_success_at or "never")[:19].replace("T", " "),
+            f"{status.rows:,}", fresh, f"{len(status.errors)} (see --json)" if status.errors else "",
         )  # fmt: skip
     return table
 

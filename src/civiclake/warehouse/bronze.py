@@ -125,7 +125,7 @@ class BronzeLoader:
         uri = _data_file_uri(location, day, lineage.batch_id)
         written.append(uri)
         rows = 0
-        with pq.ParquetWriter(self._fs_path(uri), target, filesystem=self.warehouse.filesystem) as writer:
+        with self._parquet_writer(uri, target) as writer:
             for batch in part.batches():
                 if batch.num_rows == 0:
                     continue
@@ -184,8 +184,7 @@ class BronzeLoader:
                     if day not in writers:
                         uri = _data_file_uri(table.location(), day, f"{lineage.batch_id}-rewrite")
                         written.append(uri)
-                        writer = pq.ParquetWriter(self._fs_path(uri), plan.target, filesystem=self.warehouse.filesystem)
-                        writers[day] = (uri, writer)
+                        writers[day] = (uri, self._parquet_writer(uri, plan.target))
                     writers[day][1].write_batch(_cast_to(rows, plan.target))
         finally:
             for _, writer in writers.values():
@@ -217,6 +216,11 @@ class BronzeLoader:
             for column in plan.widened
         ]
         return changes
+
+    def _parquet_writer(self, uri: str, schema: pa.Schema) -> pq.ParquetWriter:
+        path = self._fs_path(uri)
+        self.warehouse.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+        return pq.ParquetWriter(path, schema, filesystem=self.warehouse.filesystem)
 
     def _fs_path(self, uri: str) -> str:
         for scheme in ("file://", "s3://", "s3a://"):
