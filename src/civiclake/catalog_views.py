@@ -66,7 +66,9 @@ def list_tables(catalog: Catalog) -> list[TableInfo]:
                     dataset_id=properties.get("civiclake.dataset-id"),
                     resource_id=properties.get("civiclake.resource-id"),
                     snapshot_id=snapshot.snapshot_id if snapshot else None,
-                    updated_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC).isoformat() if snapshot else None,
+                    updated_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC).isoformat()
+                    if snapshot
+                    else None,
                 )
             )
     return tables
@@ -102,7 +104,9 @@ def dataset_statuses(catalog: Catalog, state: SyncState, now: datetime | None = 
                 resources=len(resources[key]),
                 # A dataset with nothing loadable (only web pages or documents) cannot be late.
                 late=is_late(entry.get("frequency"), last_success, now) if resources[key] else None,
-                errors=[r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error],
+                errors=[
+                    r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error
+                ],
             )
         )
     return statuses

@@ -19,7 +19,9 @@ def selection_from_arguments(
         return DatagouvSelection.from_registry(registry)
     registered = {entry.id: entry for entry in registry.datasets}
     chosen = [registered.get(reference, DatagouvDataset(id=reference)) for reference in datasets]
-    searches = [DatagouvSearch(query=query, organization=organization, tags=tags)] if (query or organization or tags) else []
+    searches = (
+        [DatagouvSearch(query=query, organization=organization, tags=tags)] if (query or organization or tags) else []
+    )
     return DatagouvSelection(datasets=chosen, searches=searches)
 
 

@@ -132,7 +132,11 @@ class SyncPipeline:
                 resource.source, resource.dataset_id, resource.resource_id, dataset_label, resource.title
             )
             previous = known.get(resource.resource_id)
-            if resource.max_bytes is not None and resource.filesize is not None and resource.filesize > resource.max_bytes:
+            if (
+                resource.max_bytes is not None
+                and resource.filesize is not None
+                and resource.filesize > resource.max_bytes
+            ):
                 raise TooLargeError(
                     f"the catalogue gives {resource.filesize} bytes, over the limit of {resource.max_bytes} "
                     "(raise max_resource_bytes for this dataset in the registry to load it)"
@@ -206,7 +210,9 @@ class SyncPipeline:
                 detected = detect_format(local_file, resource.declared_format, self.limits)
             finally:
                 # Bytes are kept even when they cannot be read: the manifest says what was seen.
-                recorder.raw = self._keep(local_file, "raw", resource, names, download, extracted_at, detected, verified)
+                recorder.raw = self._keep(
+                    local_file, "raw", resource, names, download, extracted_at, detected, verified
+                )
             recorder.format = detected
             outcome.format = detected.format
             self._load_parts(local_file, resource, names, batch_id, extracted_at, outcome, recorder)
@@ -228,6 +234,7 @@ class SyncPipeline:
         workdir = self.settings.scratch_dir / f"{local_file.name}.parts"
         parts = open_tabular(local_file, resource.declared_format, self.limits, workdir=workdir)
         failures = []
+        part_statuses = set()
         for part in parts:
             table_name = _table_name(resource.source, names, part.name)
             clock = time.monotonic()
@@ -257,6 +264,7 @@ class SyncPipeline:
                 recorder.write(status="failed", error=message, part=part.name, table=f"bronze.{table_name}")
                 continue
             self.meta.append("schema_changes", result.schema_changes)
+            part_statuses.add(result.status)
             outcome.rows += result.rows
             outcome.tables.append(f"bronze.{table_name}")
             recorder.write(
@@ -270,7 +278,8 @@ class SyncPipeline:
         if failures:
             outcome.status, outcome.error = "failed", "; ".join(failures)
         else:
-            outcome.status = "loaded"
+            # Every part already in its table (a full refresh of identical bytes): nothing was added.
+            outcome.status = "unchanged" if part_statuses == {"unchanged"} else "loaded"
 
     def _keep(
         self,

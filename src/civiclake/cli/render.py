@@ -50,7 +50,9 @@ class RichProgress(ProgressHooks):
             self.progress.remove_task(self._task)
             self._task = None
         style = _STATUS_STYLE.get(outcome.status, "")
-        self.console.print(f"[{style}]{outcome.status:>9}[/] {outcome.dataset} / {outcome.resource}  {outcome.rows:,} rows")
+        self.console.print(
+            f"[{style}]{outcome.status:>9}[/] {outcome.dataset} / {outcome.resource}  {outcome.rows:,} rows"
+        )
 
 
 def sync_summary(report: SyncReport) -> Table:
@@ -59,7 +61,13 @@ def sync_summary(report: SyncReport) -> Table:
         table.add_column(column, justify="right" if column == "rows" else "left")
     for outcome in report.outcomes:
         style = _STATUS_STYLE.get(outcome.status, "")
-        table.add_row(outcome.dataset, outcome.resource, outcome.format or "", f"{outcome.rows:,}", f"[{style}]{outcome.status}[/]")
+        table.add_row(
+            outcome.dataset,
+            outcome.resource,
+            outcome.format or "",
+            f"{outcome.rows:,}",
+            f"[{style}]{outcome.status}[/]",
+        )
     return table
 
 
@@ -98,7 +106,9 @@ def status_table(statuses: Sequence[DatasetStatus]) -> Table:
 
 def query_output(columns: list[str], rows: list[tuple[Any, ...]], output_format: str) -> str | Table:
     if output_format == "json":
-        return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False, indent=2)
+        return json.dumps(
+            [dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False, indent=2
+        )
     if output_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -58,9 +58,7 @@ def checked_members(path: Path, limits: ReadLimits) -> list[zipfile.ZipInfo]:
         check_member_path(info.filename)
     expanded = sum(info.file_size for info in members)
     if expanded > limits.max_expanded_bytes:
-        raise ArchiveError(
-            f"ZIP expands to {expanded} bytes, over the limit of {limits.max_expanded_bytes} bytes"
-        )
+        raise ArchiveError(f"ZIP expands to {expanded} bytes, over the limit of {limits.max_expanded_bytes} bytes")
     for info in members:
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_CHECK_FLOOR_BYTES and ratio > limits.max_compression_ratio:
@@ -83,9 +81,7 @@ def _is_platform_junk(name: str) -> bool:
     return path.parts[0] == "__MACOSX" or path.name.startswith("._") or path.name in _PLATFORM_JUNK
 
 
-def _member_parts(
-    path: Path, info: zipfile.ZipInfo, limits: ReadLimits, workdir: Path | None
-) -> list[TabularPart]:
+def _member_parts(path: Path, info: zipfile.ZipInfo, limits: ReadLimits, workdir: Path | None) -> list[TabularPart]:
     name = info.filename
     suffix = PurePosixPath(name).suffix.lower()
     meant_as_data = suffix in TABULAR_SUFFIXES
@@ -108,9 +104,7 @@ def _member_parts(
         return _office_member_parts(source, name, limits, workdir)
     if detected.format not in TABULAR_FORMATS:
         return []
-    if suffix not in _TABLE_SUFFIXES and not looks_like_a_table(
-        *source.read_sample(limits.sample_bytes), detected
-    ):
+    if suffix not in _TABLE_SUFFIXES and not looks_like_a_table(*source.read_sample(limits.sample_bytes), detected):
         return []
     try:
         return parts_for_source(source, detected, name, limits, workdir)

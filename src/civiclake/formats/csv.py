@@ -73,9 +73,7 @@ class CsvPart(TabularPart):
             return convert_text_column(column, inferred)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
             # Only possible if the file changed between the two passes.
-            raise FormatError(
-                f"column {field.name!r} no longer converts to {inferred.arrow_type}: {error}"
-            ) from error
+            raise FormatError(f"column {field.name!r} no longer converts to {inferred.arrow_type}: {error}") from error
 
     def _infer_schema(self) -> pa.Schema:
         header: list[str] = []
@@ -216,8 +214,7 @@ class CsvPart(TabularPart):
                         continue
                     if row_number and len(row) != width:
                         return FormatError(
-                            f"row {row_number} (line {reader.line_num}) has {len(row)} fields, "
-                            f"header has {width}"
+                            f"row {row_number} (line {reader.line_num}) has {len(row)} fields, header has {width}"
                         )
                     row_number += 1
             except stdlib_csv.Error as error:

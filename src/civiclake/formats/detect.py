@@ -145,9 +145,7 @@ def sniff_encoding(sample: bytes, whole: bool) -> str:
         raise FormatError(f"binary content, not text: NUL byte at byte {nul_at}")
     control_count = len(sample.translate(None, _NON_CONTROL_BYTES))
     if control_count > len(sample) * _MAX_CONTROL_SHARE:
-        raise FormatError(
-            f"binary content, not text: {control_count} control bytes in the first {len(sample)} bytes"
-        )
+        raise FormatError(f"binary content, not text: {control_count} control bytes in the first {len(sample)} bytes")
     has_bom = sample.startswith(codecs.BOM_UTF8)
     try:
         # A sample cut in the middle of a multi-byte character is still valid UTF-8.

@@ -48,11 +48,7 @@ class SheetPart(RecordsPart):
                 continue
             # Cells right of the header only make a column when they hold something: sheets often claim
             # a wider range than they use.
-            yield {
-                position: cell
-                for position, cell in enumerate(row)
-                if position < len(header) or cell is not None
-            }
+            yield {position: cell for position, cell in enumerate(row) if position < len(header) or cell is not None}
 
     def _original_name(self, key: Hashable) -> str:
         assert isinstance(key, int)

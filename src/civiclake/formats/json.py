@@ -25,9 +25,7 @@ _TRANSCODE_CHUNK_CHARS = 256 * 1024
 class JsonPart(RecordsPart):
     """Records of a JSON array at ``items_prefix`` (ijson's path: ``item``, ``data.item``...)."""
 
-    def __init__(
-        self, source: ByteSource, detected: DetectedFormat, name: str | None, items_prefix: str
-    ) -> None:
+    def __init__(self, source: ByteSource, detected: DetectedFormat, name: str | None, items_prefix: str) -> None:
         super().__init__(name, detected)
         self._source = source
         self._items_prefix = items_prefix
@@ -37,9 +35,7 @@ class JsonPart(RecordsPart):
             items = ijson.items(stream, self._items_prefix, use_float=True)
             for position, item in enumerate(_json_errors_as_format_errors(items), start=1):
                 if not isinstance(item, dict):
-                    raise FormatError(
-                        f"item {position} of the JSON array is {type(item).__name__}, not an object"
-                    )
+                    raise FormatError(f"item {position} of the JSON array is {type(item).__name__}, not an object")
                 yield item
 
 
@@ -65,9 +61,7 @@ class NdjsonPart(RecordsPart):
                         raise FormatError(f"line {line_number} is {type(record).__name__}, not a JSON object")
                     yield record
             except UnicodeDecodeError as error:
-                raise FormatError(
-                    f"not valid {encoding} near line {line_number + 1}: {error.reason}"
-                ) from error
+                raise FormatError(f"not valid {encoding} near line {line_number + 1}: {error.reason}") from error
 
 
 def json_parts(source: ByteSource, detected: DetectedFormat, name: str | None) -> list[JsonPart]:

@@ -33,9 +33,7 @@ class ParquetPart(TabularPart):
             written = parquet_file.schema_arrow
         names = normalise_column_names(written.names)
         fields = [
-            field.with_name(name).with_metadata(
-                {**(field.metadata or {}), ORIGINAL_NAME_KEY: field.name.encode()}
-            )
+            field.with_name(name).with_metadata({**(field.metadata or {}), ORIGINAL_NAME_KEY: field.name.encode()})
             for field, name in zip(written, names, strict=True)
         ]
         # Schema-level metadata (pandas' index description...) names the original columns: dropped.

@@ -96,9 +96,7 @@ def to_arrow(values: list[object], arrow_type: pa.DataType) -> pa.Array:
     if pa.types.is_string(arrow_type):
         return pa.array([as_text(value) for value in values], type=arrow_type)
     if pa.types.is_timestamp(arrow_type):
-        values = [
-            dt.datetime.combine(value, dt.time()) if type(value) is dt.date else value for value in values
-        ]
+        values = [dt.datetime.combine(value, dt.time()) if type(value) is dt.date else value for value in values]
     return pa.array(values, type=arrow_type)
 
 
@@ -141,9 +139,7 @@ class RecordsPart(TabularPart):
         return pa.schema(
             [
                 field_with_original_name(name, columns[key].arrow_type(), original)
-                for name, key, original in zip(
-                    normalise_column_names(originals), self._keys, originals, strict=True
-                )
+                for name, key, original in zip(normalise_column_names(originals), self._keys, originals, strict=True)
             ]
         )
 

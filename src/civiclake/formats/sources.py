@@ -174,9 +174,7 @@ class ExpansionGuard(io.RawIOBase):
         buffer[:count] = data
         self.bytes_out += count
         if self.bytes_out > self._max_bytes:
-            raise ArchiveError(
-                f"{self._what} expands past {self._max_bytes} bytes (its declared size or the limit)"
-            )
+            raise ArchiveError(f"{self._what} expands past {self._max_bytes} bytes (its declared size or the limit)")
         if self._max_ratio_bytes is not None and self.bytes_out > self._max_ratio_bytes:
             raise ArchiveError(f"{self._what} expands past the compression ratio limit")
         return count

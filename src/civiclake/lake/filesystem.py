@@ -90,7 +90,9 @@ class LakeStorage:
 def s3_filesystem(settings: Settings) -> pafs.S3FileSystem:
     s3 = settings.s3
     if not s3.endpoint_url and not s3.bucket:
-        raise ConfigurationError("the cluster profile needs CIVICLAKE__S3__BUCKET (and usually CIVICLAKE__S3__ENDPOINT_URL)")
+        raise ConfigurationError(
+            "the cluster profile needs CIVICLAKE__S3__BUCKET (and usually CIVICLAKE__S3__ENDPOINT_URL)"
+        )
     for name, value in S3_CLIENT_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     options: dict[str, object] = {"region": s3.region}

@@ -186,7 +186,9 @@ class HttpClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _backoff(self, attempt_number: int, retry_after: float | None) -> float:
-        ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** (attempt_number - 1))
+        ceiling = min(
+            self.settings.backoff_max_seconds, self.settings.backoff_initial_seconds * 2 ** (attempt_number - 1)
+        )
         # Full jitter spreads clients that failed together; Retry-After is a floor the server asked for.
         delay = ceiling * self._jitter()
         if retry_after is not None:

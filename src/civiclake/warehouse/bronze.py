@@ -198,7 +198,14 @@ class BronzeLoader:
         name = ".".join(identifier)
         changes = [
             SchemaChangeRecord(
-                lineage.ingested_at, lineage.batch_id, name, added.name, "added", None, str(added.type), lineage.raw_path
+                lineage.ingested_at,
+                lineage.batch_id,
+                name,
+                added.name,
+                "added",
+                None,
+                str(added.type),
+                lineage.raw_path,
             )
             for added in plan.added
         ]
@@ -309,7 +316,9 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_r
 
 def _cast_to(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
     columns = [
-        _cast_column(batch.column(item.name), item.type) if item.name in batch.schema.names else pa.nulls(batch.num_rows, item.type)
+        _cast_column(batch.column(item.name), item.type)
+        if item.name in batch.schema.names
+        else pa.nulls(batch.num_rows, item.type)
         for item in target
     ]
     return pa.RecordBatch.from_arrays(columns, schema=target)

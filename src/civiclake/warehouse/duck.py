@@ -64,5 +64,7 @@ def _configure_s3(connection: duckdb.DuckDBPyConnection, settings: Settings) -> 
         options.update(ENDPOINT=host.rstrip("/"), USE_SSL="true" if scheme == "https" else "false")
     if s3.access_key_id and s3.secret_access_key:
         options.update(KEY_ID=s3.access_key_id.get_secret_value(), SECRET=s3.secret_access_key.get_secret_value())
-    body = ", ".join(f"{key} '{value}'" if key not in ("USE_SSL",) else f"{key} {value}" for key, value in options.items())
+    body = ", ".join(
+        f"{key} '{value}'" if key not in ("USE_SSL",) else f"{key} {value}" for key, value in options.items()
+    )
     connection.execute(f"CREATE OR REPLACE SECRET civiclake_lake ({body})")

@@ -87,7 +87,10 @@ _ARROW_TYPES = {
 
 def _schema(record_type: type) -> pa.Schema:
     return pa.schema(
-        [pa.field(f.name, _ARROW_TYPES[str(f.type)], nullable=str(f.type).endswith("None")) for f in fields(record_type)]
+        [
+            pa.field(f.name, _ARROW_TYPES[str(f.type)], nullable=str(f.type).endswith("None"))
+            for f in fields(record_type)
+        ]
     )
 
 

@@ -101,9 +101,7 @@ def synthetic_generators() -> dict[str, Callable[[Path], bytes]]:
         "irve-statique-eure-et-loir.json": lambda _files_dir: synthetic.irve_json(),
         "accidentalite-departements-2022-2023.xlsx": lambda _files_dir: synthetic.accidentalite_xlsx(),
         "baac-lieux-2021-2022.zip": lambda _files_dir: synthetic.lieux_zip(),
-        "laposte_hexasmal_2014.csv": lambda files_dir: synthetic.old_hexasmal_csv(
-            files_dir / "019HexaSmal.csv"
-        ),
+        "laposte_hexasmal_2014.csv": lambda files_dir: synthetic.old_hexasmal_csv(files_dir / "019HexaSmal.csv"),
     }
 
 
@@ -111,9 +109,7 @@ def check_real_files(files_dir: Path) -> None:
     for name, expected in REAL_FILES.items():
         actual = sha1_of(files_dir / name)
         if actual != expected:
-            raise SystemExit(
-                f"{files_dir / name} changed (sha1 {actual}, expected {expected}): restore the original"
-            )
+            raise SystemExit(f"{files_dir / name} changed (sha1 {actual}, expected {expected}): restore the original")
 
 
 def generate_files(files_dir: Path) -> list[str]:
@@ -156,9 +152,7 @@ def _parsing_extras(url: str, started_at: str) -> Json:
     table = hashlib.md5(url.encode()).hexdigest()  # what hydra names its table: not a security use
     return {
         "analysis:parsing:started_at": started_at,
-        "analysis:parsing:finished_at": (
-            datetime.fromisoformat(started_at) + timedelta(seconds=41)
-        ).isoformat(),
+        "analysis:parsing:finished_at": (datetime.fromisoformat(started_at) + timedelta(seconds=41)).isoformat(),
         "analysis:parsing:parsing_table": table,
         "analysis:parsing:parquet_url": f"https://object.files.data.gouv.fr/hydra-parquet/hydra-parquet/{table}.parquet",
     }
@@ -363,9 +357,7 @@ BAN = (
     ["public-service"],
 )
 
-ACCIDENTS_SLUG = (
-    "bases-de-donnees-annuelles-des-accidents-corporels-de-la-circulation-routiere-annees-de-2005-a-2023"
-)
+ACCIDENTS_SLUG = "bases-de-donnees-annuelles-des-accidents-corporels-de-la-circulation-routiere-annees-de-2005-a-2023"
 
 
 def codes_postaux(files_dir: Path) -> Json:
@@ -566,8 +558,7 @@ def accidents(files_dir: Path) -> Json:
     slug = ACCIDENTS_SLUG
     return dataset(
         dataset_id="53698f4ca3a729239d2036df",
-        title="Bases de données annuelles des accidents corporels de la circulation routière - "
-        "Années de 2005 à 2023",
+        title="Bases de données annuelles des accidents corporels de la circulation routière - Années de 2005 à 2023",
         slug=slug,
         acronym="BAAC",
         description=(
@@ -791,9 +782,7 @@ def codes_postaux_2014(files_dir: Path) -> Json:
         title="Base officielle des codes postaux (2014)",
         slug=slug,
         acronym=None,
-        description=(
-            "Ancienne version de la base officielle des codes postaux, remplacée par la version mensuelle."
-        ),
+        description=("Ancienne version de la base officielle des codes postaux, remplacée par la version mensuelle."),
         org=organization(*LA_POSTE),
         created_at="2014-10-02T08:55:40.000000+00:00",
         tags=["code-postal", "codes-postaux", "la-poste"],
@@ -840,9 +829,7 @@ def build_datasets(files_dir: Path = FILES_DIR) -> list[Json]:
 
 def render_catalog(datasets: list[Json]) -> dict[str, str]:
     """Catalogue file name -> JSON text (one file per dataset, named after its slug)."""
-    return {
-        f"{item['slug']}.json": json.dumps(item, ensure_ascii=False, indent=2) + "\n" for item in datasets
-    }
+    return {f"{item['slug']}.json": json.dumps(item, ensure_ascii=False, indent=2) + "\n" for item in datasets}
 
 
 def write_catalog(catalog_dir: Path = CATALOG_DIR, files_dir: Path = FILES_DIR) -> list[str]:
@@ -859,16 +846,12 @@ def stale_catalog_files(catalog_dir: Path = CATALOG_DIR, files_dir: Path = FILES
     """Names of catalogue files that differ from what the files on disk give (empty: up to date)."""
     rendered = render_catalog(build_datasets(files_dir))
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in catalog_dir.glob("*.json")}
-    return sorted(
-        name for name in rendered.keys() | on_disk.keys() if rendered.get(name) != on_disk.get(name)
-    )
+    return sorted(name for name in rendered.keys() | on_disk.keys() if rendered.get(name) != on_disk.get(name))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="only report whether the catalogue is up to date"
-    )
+    parser.add_argument("--check", action="store_true", help="only report whether the catalogue is up to date")
     parser.add_argument(
         "--catalog-only", action="store_true", help="recompute the JSON without regenerating synthetic files"
     )

@@ -62,9 +62,7 @@ class Fault:
     corrupt: bool = False
 
     @classmethod
-    def http_status(
-        cls, status: int, headers: Mapping[str, str] | None = None, body: bytes | None = None
-    ) -> Fault:
+    def http_status(cls, status: int, headers: Mapping[str, str] | None = None, body: bytes | None = None) -> Fault:
         return cls(status=status, headers=dict(headers or {}), body=body)
 
     @classmethod
@@ -209,9 +207,7 @@ class Api:
 
     def list_community_resources(self, params: dict[str, list[str]]) -> Response:
         page, page_size = self.paging(params, default_size=20)
-        return self.json(
-            200, self.page_envelope([], page, page_size, "/api/1/datasets/community_resources/", params)
-        )
+        return self.json(200, self.page_envelope([], page, page_size, "/api/1/datasets/community_resources/", params))
 
     def get_dataset(self, params: dict[str, list[str]], ds: str) -> Response:
         return self.json(200, self.visible_dataset(ds))
@@ -368,9 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client went away (or timed out): nothing more to say
         finally:
-            record = RequestRecord(
-                self.command, path, url.query, status, self.body_bytes_sent, request_headers
-            )
+            record = RequestRecord(self.command, path, url.query, status, self.body_bytes_sent, request_headers)
             mirror.requests.append(record)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = answer

@@ -88,9 +88,7 @@ class Catalog:
     @classmethod
     def load(cls, catalog_dir: Path, files_dir: Path) -> Catalog:
         catalog = cls(files_dir)
-        datasets = [
-            json.loads(path.read_text(encoding="utf-8")) for path in sorted(catalog_dir.glob("*.json"))
-        ]
+        datasets = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(catalog_dir.glob("*.json"))]
         for item in sorted(datasets, key=lambda item: item["created_at"]):
             catalog.add(item)
         return catalog
@@ -180,9 +178,7 @@ class Catalog:
             item_tags = {fold(tag) for tag in item.get("tags") or []}
             if not wanted_tags <= item_tags:
                 continue
-            text = fold(
-                " ".join([item.get("title") or "", item.get("acronym") or "", item.get("description") or ""])
-            )
+            text = fold(" ".join([item.get("title") or "", item.get("acronym") or "", item.get("description") or ""]))
             text += " " + " ".join(item_tags)
             if all(word in text for word in wanted_words):
                 found.append(item)

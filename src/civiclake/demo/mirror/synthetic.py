@@ -44,9 +44,7 @@ def notice_pdf(title: str, lines: list[str]) -> bytes:
         b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Title "
-        + _pdf_text(title)
-        + b" /Producer (civiclake demo) /CreationDate (D:20240301093000Z) >>",
+        b"<< /Title " + _pdf_text(title) + b" /Producer (civiclake demo) /CreationDate (D:20240301093000Z) >>",
     ]
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -210,9 +208,7 @@ def accidentalite_xlsx() -> bytes:
         sheet.append(header)
         for code, name in _DEPARTEMENTS:
             accidents = rng.randint(150, 4200)
-            sheet.append(
-                [code, name, accidents, rng.randint(3, 90), round(accidents * rng.uniform(0.2, 0.5))]
-            )
+            sheet.append([code, name, accidents, rng.randint(3, 90), round(accidents * rng.uniform(0.2, 0.5))])
     buffer = io.BytesIO()
     workbook.save(buffer)
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:

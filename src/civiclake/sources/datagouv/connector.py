@@ -155,7 +155,11 @@ def _declared_format(item: dict[str, Any]) -> str:
     if declared in TABULAR_FORMATS:
         return declared
     suffixes = PurePosixPath(urlsplit(str(item.get("url", ""))).path).suffixes
-    from_url = "".join(suffixes[-2:]).lower().lstrip(".") if suffixes[-1:] == [".gz"] else "".join(suffixes[-1:]).lower().lstrip(".")
+    from_url = (
+        "".join(suffixes[-2:]).lower().lstrip(".")
+        if suffixes[-1:] == [".gz"]
+        else "".join(suffixes[-1:]).lower().lstrip(".")
+    )
     return from_url if from_url in TABULAR_FORMATS else declared
 
 
@@ -199,6 +203,9 @@ def _resource(info: DatasetInfo, item: dict[str, Any], max_bytes: int) -> Resour
 
 
 def _describe_search(search: DatagouvSearch) -> str:
-    parts = [f"q={search.query!r}" if search.query else "", f"organization={search.organization}" if search.organization else ""]
+    parts = [
+        f"q={search.query!r}" if search.query else "",
+        f"organization={search.organization}" if search.organization else "",
+    ]
     parts += [f"tag={tag}" for tag in search.tags]
     return "search " + " ".join(part for part in parts if part)
