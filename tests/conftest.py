@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from civiclake.demo.mirror.server import MirrorServer
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,3 +22,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     monkeypatch.setenv("CIVICLAKE_SECRETS_DIR", str(tmp_path / "no-secrets"))
     monkeypatch.chdir(tmp_path)
     yield
+
+
+@pytest.fixture
+def mirror() -> Iterator[MirrorServer]:
+    with MirrorServer() as server:
+        yield server

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 
 from civiclake.config import Settings
+from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.registry import DatagouvDataset, DatagouvSearch, load_registry
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
-from civiclake.pipeline import SyncPipeline, SyncReport
 
 
 def selection_from_arguments(

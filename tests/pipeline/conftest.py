@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +9,6 @@ import pytest
 from civiclake.config import Settings, load_settings
 from civiclake.demo.mirror.server import MirrorServer
 from tests.pipeline.lakehouse import Lakehouse, fast_retries
-
-
-@pytest.fixture
-def mirror() -> Iterator[MirrorServer]:
-    with MirrorServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from civiclake.warehouse.meta import MetaTables
 
 # Ids of the bundled mirror's datasets (src/civiclake/demo/mirror/catalog/).
 CODES_POSTAUX = "53d65eb8bd2bb1511380c55a"
+CODES_POSTAUX_CSV = "9f697a55-e3cd-4d2f-bad0-58cbe0e01944"
 GARES = "581c510f9f9d1d436acab664"
 FREQUENTATION = "5ce572bf226c7f3345dfbc63"
 ACCIDENTS = "53698f4ca3a729239d2036df"

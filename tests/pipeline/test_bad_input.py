@@ -23,7 +23,11 @@ def zip_bomb() -> bytes:
 
 
 BAD_FILES = {
-    "ragged": (b"code;nom;valeur\n01001;Ain;1\n01002;Aisne\n01003;Allier;3;extra\n", "csv", r"row \d+ .*has \d+ fields"),
+    "ragged": (
+        b"code;nom;valeur\n01001;Ain;1\n01002;Aisne\n01003;Allier;3;extra\n",
+        "csv",
+        r"row \d+ .*has \d+ fields",
+    ),
     "truncated": (b'code;nom\n01001;"Ain\n01002;Ais', "csv", r"(unterminated|truncated|quote)"),
     "garbage": (bytes(range(256)) * 64, "csv", r"(binary|not a tabular|NUL|not valid)"),
     "empty": (b"", "csv", r"empty"),
@@ -57,7 +61,9 @@ def test_a_bad_file_is_refused_clearly_and_kept(lakehouse: Lakehouse, mirror: Mi
     assert re.search(reason, bad.error), bad.error
     # The raw bytes are kept, byte for byte, with their manifest.
     sha256 = hashlib.sha256(data).hexdigest()
-    kept = [path for path in (lakehouse.settings.home / "lake").rglob(f"*_{sha256[:12]}_*") if "manifest" not in path.name]
+    kept = [
+        path for path in (lakehouse.settings.home / "lake").rglob(f"*_{sha256[:12]}_*") if "manifest" not in path.name
+    ]
     assert len(kept) == 1 and kept[0].read_bytes() == data
     # No table (nor part of one) for the bad resource; its refusal is on record.
     assert lakehouse.table_names() == {"bronze.datagouv__fichiers_de_test__fichier_sain"}
@@ -66,15 +72,16 @@ def test_a_bad_file_is_refused_clearly_and_kept(lakehouse: Lakehouse, mirror: Mi
     assert refused[0]["raw_sha256"] == sha256
 
 
+# Typographic characters that cp1252 has and latin-1 lacks are the point of this test.
 def test_a_cp1252_file_is_decoded_right(lakehouse: Lakehouse, mirror: MirrorServer) -> None:
-    text = "commune;libellé;montant\n2A004;Ajaccio – cœur de ville;12,50 €\n01001;L’Abergement;7\n"
+    text = "commune;libellé;montant\n2A004;Ajaccio – cœur de ville;12,50 €\n01001;L’Abergement;7\n"  # noqa: RUF001
     mirror.add_dataset(
         {"id": "windows", "resources": [{"id": GOOD_ID, "title": "Export tableur", "format": "csv"}]},
         {GOOD_ID: text.encode("cp1252")},
     )
     assert lakehouse.sync("windows").exit_code == 0
     rows = lakehouse.table("bronze.datagouv__windows__export_tableur").to_pylist()
-    assert [row["libelle"] for row in rows] == ["Ajaccio – cœur de ville", "L’Abergement"]
+    assert [row["libelle"] for row in rows] == ["Ajaccio – cœur de ville", "L’Abergement"]  # noqa: RUF001
     assert [row["commune"] for row in rows] == ["2A004", "01001"]
     assert rows[0]["montant"] == "12,50 €"
 

@@ -39,7 +39,7 @@ def test_environment_overrides_yaml_and_secret_files_fill_secrets(tmp_path: Path
 def test_a_mistyped_variable_names_itself() -> None:
     with pytest.raises(ConfigurationError, match="CIVICLAKE__DATAGOUV__PAGE_SIZE"):
         load_settings(environ={"CIVICLAKE__DATAGOUV__PAGE_SIZE": "many"})
-    with pytest.raises(ConfigurationError, match="s3.bukcet"):
+    with pytest.raises(ConfigurationError, match=r"s3\.bukcet"):
         load_settings(environ={"CIVICLAKE__S3__BUKCET": "lake"})
 
 

@@ -71,7 +71,7 @@ def sync(
     full_refresh: bool,
 ) -> None:
     """Sync registered sources (or the datasets named here) into the raw lake and bronze tables."""
-    from civiclake.commands import selection_from_arguments, run_sync
+    from civiclake.commands import run_sync, selection_from_arguments
 
     settings = _settings(context)
     selection = selection_from_arguments(settings, list(datasets), query, organization, list(tags))

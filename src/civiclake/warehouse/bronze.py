@@ -12,6 +12,7 @@ column as text, in the same commit) and the change is recorded in ``meta.schema_
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -236,10 +237,8 @@ class BronzeLoader:
         return uri
 
     def _delete_quietly(self, uri: str) -> None:
-        try:
+        with contextlib.suppress(OSError):  # never written, or gone: nothing was committed either way
             self.warehouse.filesystem.delete_file(self._fs_path(uri))
-        except OSError:
-            pass  # never written, or already gone: nothing was committed either way
 
 
 def _data_file_uri(location: str, day: date, batch_id: str) -> str:

@@ -1,0 +1,90 @@
+"""The command line contract: commands, JSON output, exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from civiclake.cli.main import cli
+from civiclake.demo.mirror.server import Fault, MirrorServer
+from tests.pipeline.lakehouse import CODES_POSTAUX, CODES_POSTAUX_CSV, GARES
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def environment(tmp_path: Path, mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    registry = tmp_path / "datasets.yaml"
+    registry.write_text(
+        f"datagouv:\n  datasets:\n    - id: {CODES_POSTAUX}\n      name: codes_postaux\n    - id: {GARES}\n"
+    )
+    values = {
+        "CIVICLAKE_HOME": str(tmp_path / "home"),
+        "CIVICLAKE__DATAGOUV__API_URL": mirror.api_url,
+        "CIVICLAKE__REGISTRY__PATH": str(registry),
+        "CIVICLAKE__HTTP__MAX_ATTEMPTS": "1",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+def run(*arguments: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(arguments), obj={}, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_sync_then_tables_sql_and_status(environment: dict[str, str]) -> None:
+    code, output = run("sync")
+    assert code == 0, output
+    assert "Base officielle des codes postaux" in output and "loaded" in output
+
+    code, output = run("tables", "--json")
+    tables = {table["name"]: table for table in json.loads(output)}
+    codes = tables["bronze.datagouv__codes_postaux__base_officielle_des_codes_postaux"]
+    assert codes["rows"] > 39000 and codes["dataset_id"] == CODES_POSTAUX and codes["snapshot_id"]
+
+    code, output = run(
+        "sql",
+        "SELECT code_postal, count(*) AS n FROM bronze.datagouv__codes_postaux__base_officielle_des_codes_postaux "
+        "WHERE code_commune_insee = '01001' GROUP BY 1",
+        "--format",
+        "json",
+    )
+    assert code == 0 and json.loads(output) == [{"code_postal": "01400", "n": 1}]
+
+    code, output = run("sql", "SELECT count(*) AS n FROM meta.ingestions WHERE status = 'loaded'", "--format", "csv")
+    assert output.splitlines() == ["n", "2"]
+
+    code, output = run("status", "--json")
+    statuses = {status["dataset_id"]: status for status in json.loads(output)}
+    assert statuses[CODES_POSTAUX]["late"] is False and statuses[CODES_POSTAUX]["frequency"] == "monthly"
+    assert statuses[CODES_POSTAUX]["rows"] == codes["rows"] and statuses[GARES]["errors"] == []
+
+
+def test_exit_code_1_when_a_resource_fails_and_its_error_is_shown(
+    environment: dict[str, str], mirror: MirrorServer
+) -> None:
+    resource_id = CODES_POSTAUX_CSV
+    mirror.inject_fault(resource_id, Fault.http_status(503), times=None)
+    code, output = run("sync", "--dataset", CODES_POSTAUX)
+    assert code == 1
+    assert "HTTP 503" in output and resource_id in output
+
+    code, output = run("status", "--json")
+    (status,) = json.loads(output)
+    assert "HTTP 503" in status["errors"][0]
+
+
+def test_exit_code_2_on_bad_configuration_or_sql(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIVICLAKE__DATAGOUV__PAGE_SIZE", "lots")
+    code, output = run("tables")
+    assert code == 2 and "CIVICLAKE__DATAGOUV__PAGE_SIZE" in output
+    monkeypatch.delenv("CIVICLAKE__DATAGOUV__PAGE_SIZE")
+    code, output = run("sql", "SELECT * FROM bronze.no_such_table")
+    assert code == 2 and "no_such_table" in output
+    code, _ = run("sync", "--source", "nowhere")
+    assert code == 2
