@@ -13,9 +13,7 @@ from civiclake.demo.mirror import MirrorServer
 pytestmark = pytest.mark.integration
 
 ACCIDENTS_ID = "53698f4ca3a729239d2036df"
-ACCIDENTS_SLUG = (
-    "bases-de-donnees-annuelles-des-accidents-corporels-de-la-circulation-routiere-annees-de-2005-a-2023"
-)
+ACCIDENTS_SLUG = "bases-de-donnees-annuelles-des-accidents-corporels-de-la-circulation-routiere-annees-de-2005-a-2023"
 DELETED_ID = "542d130caaa9942b00d06dd4"
 GARES_CSV_RID = "18ab001a-0d6c-49ee-b64a-8195d9b76195"
 GARES_REMOTE_RID = "5a8f03c8-4d81-4587-8746-6d6bfb993bd4"
@@ -175,9 +173,7 @@ def test_v2_resources_pages_and_filters(client: httpx.Client) -> None:
     assert [r["format"] for r in docs["data"]] == ["pdf"]
     found = client.get(f"/api/2/datasets/{ACCIDENTS_ID}/resources/", params={"q": "caracteristiques"}).json()
     assert [r["title"] for r in found["data"]] == ["Caractéristiques - 2023"]
-    assert (
-        client.get(f"/api/2/datasets/{ACCIDENTS_ID}/resources/", params={"page_size": 0}).status_code == 400
-    )
+    assert client.get(f"/api/2/datasets/{ACCIDENTS_ID}/resources/", params={"page_size": 0}).status_code == 400
 
 
 def test_v2_resource_by_id(client: httpx.Client) -> None:
@@ -290,9 +286,7 @@ def test_added_dataset_is_searchable_and_downloadable() -> None:
         "slug": "departements-de-test",
         "title": "Départements de test",
         "tags": ["test"],
-        "resources": [
-            {"id": "0e7a4c4e-6a1b-4a1e-9d55-2f6a7c1b3e10", "title": "Départements", "format": "csv"}
-        ],
+        "resources": [{"id": "0e7a4c4e-6a1b-4a1e-9d55-2f6a7c1b3e10", "title": "Départements", "format": "csv"}],
     }
     with MirrorServer() as mirror, httpx.Client(base_url=mirror.base_url) as client:
         stored = mirror.add_dataset(dataset, {"0e7a4c4e-6a1b-4a1e-9d55-2f6a7c1b3e10": content})

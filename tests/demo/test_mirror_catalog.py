@@ -44,9 +44,7 @@ STATIC_PREFIX = re.compile(
 
 
 def _datasets() -> list[dict[str, Any]]:
-    return [
-        json.loads(path.read_text(encoding="utf-8")) for path in sorted(DEFAULT_CATALOG_DIR.glob("*.json"))
-    ]
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(DEFAULT_CATALOG_DIR.glob("*.json"))]
 
 
 def _resources() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -163,6 +161,4 @@ def test_synthetic_files_have_the_promised_shapes() -> None:
     assert old.startswith(b"#Code_commune_INSEE")
     with pytest.raises(UnicodeDecodeError):
         old.decode("utf-8")  # latin-1, as older releases were
-    assert (
-        io.BytesIO(old).readline().decode("latin-1").rstrip("\r\n").endswith("Libellé_acheminement;Ligne_5")
-    )
+    assert io.BytesIO(old).readline().decode("latin-1").rstrip("\r\n").endswith("Libellé_acheminement;Ligne_5")

@@ -21,9 +21,7 @@ def _file_url(mirror: MirrorServer, rid: str) -> str:
     return mirror.url_of(mirror.catalog.resource(rid)[1]["url"])  # type: ignore[index]
 
 
-def test_status_fault_applies_the_given_number_of_times(
-    fresh_mirror: MirrorServer, fresh_client: httpx.Client
-) -> None:
+def test_status_fault_applies_the_given_number_of_times(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
     fresh_mirror.inject_fault(LIST_PATH, Fault.http_status(503), times=2)
     statuses = [fresh_client.get(LIST_PATH).status_code for _ in range(3)]
     assert statuses == [503, 503, 200]
@@ -31,9 +29,7 @@ def test_status_fault_applies_the_given_number_of_times(
 
 
 def test_status_fault_with_headers_and_body(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
-    fault = Fault.http_status(
-        500, headers={"Content-Type": "text/html", "X-Upstream": "down"}, body=b"<h1>oops</h1>"
-    )
+    fault = Fault.http_status(500, headers={"Content-Type": "text/html", "X-Upstream": "down"}, body=b"<h1>oops</h1>")
     fresh_mirror.inject_fault(LIST_PATH, fault)
     response = fresh_client.get(LIST_PATH)
     assert (response.status_code, response.text) == (500, "<h1>oops</h1>")
@@ -41,9 +37,7 @@ def test_status_fault_with_headers_and_body(fresh_mirror: MirrorServer, fresh_cl
     assert response.headers["content-type"] == "text/html"
 
 
-def test_too_many_requests_carries_retry_after(
-    fresh_mirror: MirrorServer, fresh_client: httpx.Client
-) -> None:
+def test_too_many_requests_carries_retry_after(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
     fresh_mirror.inject_fault(LIST_PATH, Fault.too_many_requests(retry_after=1))
     response = fresh_client.get(LIST_PATH)
     assert response.status_code == 429
@@ -93,9 +87,7 @@ def test_stop_does_not_wait_for_a_delayed_answer() -> None:
     assert time.monotonic() - started < 2
 
 
-def test_reset_cuts_the_body_with_a_read_error(
-    fresh_mirror: MirrorServer, fresh_client: httpx.Client
-) -> None:
+def test_reset_cuts_the_body_with_a_read_error(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
     fresh_mirror.inject_fault(GARES_CSV_RID, Fault.connection_reset(after_bytes=100_000))
     with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
         fresh_client.get(_file_url(fresh_mirror, GARES_CSV_RID))
@@ -118,9 +110,7 @@ def test_reset_while_streaming(fresh_mirror: MirrorServer, fresh_client: httpx.C
     assert received < 1_286_574
 
 
-def test_corrupt_bytes_do_not_match_the_checksum(
-    fresh_mirror: MirrorServer, fresh_client: httpx.Client
-) -> None:
+def test_corrupt_bytes_do_not_match_the_checksum(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
     resource = fresh_client.get(f"/api/2/datasets/resources/{GARES_CSV_RID}/").json()["resource"]
     fresh_mirror.inject_fault(GARES_CSV_RID, Fault.corrupted())
     corrupted = fresh_client.get(resource["latest"], follow_redirects=True)
@@ -131,9 +121,7 @@ def test_corrupt_bytes_do_not_match_the_checksum(
     assert hashlib.sha1(clean.content).hexdigest() == resource["checksum"]["value"]
 
 
-def test_fault_on_the_file_behind_a_remote_link(
-    fresh_mirror: MirrorServer, fresh_client: httpx.Client
-) -> None:
+def test_fault_on_the_file_behind_a_remote_link(fresh_mirror: MirrorServer, fresh_client: httpx.Client) -> None:
     remote = fresh_client.get(f"/api/2/datasets/resources/{GARES_REMOTE_RID}/").json()["resource"]
     fresh_mirror.inject_fault(GARES_CSV_RID, Fault.too_many_requests())
     response = fresh_client.get(remote["url"], follow_redirects=True)

@@ -110,18 +110,14 @@ def test_lying_sizes_are_caught_while_reading(tmp_path: Path) -> None:
 
 
 def test_expansion_guard_stops_at_its_limit() -> None:
-    guard = ExpansionGuard(
-        io.BytesIO(bytes(5000)), what="ZIP member 'x.csv'", max_bytes=4096, max_ratio_bytes=None
-    )
+    guard = ExpansionGuard(io.BytesIO(bytes(5000)), what="ZIP member 'x.csv'", max_bytes=4096, max_ratio_bytes=None)
     with pytest.raises(ArchiveError, match=r"^ZIP member 'x.csv' expands past 4096 bytes"):
         while guard.read(1000):
             pass
 
 
 def test_expansion_guard_enforces_the_ratio() -> None:
-    guard = ExpansionGuard(
-        io.BytesIO(bytes(5000)), what="gzip file 'x.gz'", max_bytes=10**9, max_ratio_bytes=2048
-    )
+    guard = ExpansionGuard(io.BytesIO(bytes(5000)), what="gzip file 'x.gz'", max_bytes=10**9, max_ratio_bytes=2048)
     with pytest.raises(ArchiveError, match="expands past the compression ratio limit"):
         while guard.read(1000):
             pass
@@ -147,9 +143,7 @@ def test_bad_member_is_named(tmp_path: Path) -> None:
 
 def test_binary_member_named_csv_is_an_error(tmp_path: Path) -> None:
     path = make_zip(tmp_path / "bad.zip", {"data.csv": b"\x00\x01\x02garbage"})
-    with pytest.raises(
-        FormatError, match=r"^ZIP member 'data.csv': binary content, not text: NUL byte at byte 0$"
-    ):
+    with pytest.raises(FormatError, match=r"^ZIP member 'data.csv': binary content, not text: NUL byte at byte 0$"):
         open_tabular(path)
 
 

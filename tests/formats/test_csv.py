@@ -59,9 +59,7 @@ def test_pipe_separated_txt_with_decimal_comma(tmp_path: Path) -> None:
 
 
 def test_semicolon_file_with_decimal_commas_is_not_split_on_commas(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "baac.csv", b"Num_Acc;lat;long\n202300000001;48,8566;2,3522\n202300000002;45,1;5,7\n"
-    )
+    path = write(tmp_path, "baac.csv", b"Num_Acc;lat;long\n202300000001;48,8566;2,3522\n202300000002;45,1;5,7\n")
     assert detect_format(path).delimiter == ";"
     table = read_single(path)
     assert table["lat"].to_pylist() == [48.8566, 45.1]

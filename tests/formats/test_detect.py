@@ -73,9 +73,7 @@ def test_declared_format_does_not_override_the_bytes(tmp_path: Path) -> None:
 
 def test_control_bytes_are_binary(tmp_path: Path) -> None:
     path = write(tmp_path, "x.csv", bytes(range(1, 32)) * 10 + b"a;b\n")
-    with pytest.raises(
-        FormatError, match=r"^binary content, not text: \d+ control bytes in the first \d+ bytes$"
-    ):
+    with pytest.raises(FormatError, match=r"^binary content, not text: \d+ control bytes in the first \d+ bytes$"):
         detect_format(path)
 
 

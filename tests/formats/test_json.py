@@ -46,9 +46,7 @@ def test_array_of_objects_keeps_json_types_and_nests_as_text(tmp_path: Path) -> 
 
 
 def test_mixed_value_types_become_text(tmp_path: Path) -> None:
-    path = write_json(
-        tmp_path, "mixed.json", [{"v": 1}, {"v": "deux"}, {"v": None}, {"v": 2.5}, {"v": False}]
-    )
+    path = write_json(tmp_path, "mixed.json", [{"v": 1}, {"v": "deux"}, {"v": None}, {"v": 2.5}, {"v": False}])
     (part,) = open_tabular(path)
     assert read_part(part)["v"].to_pylist() == ["1", "deux", None, "2.5", "false"]
 
@@ -170,9 +168,7 @@ def test_geojson_points_and_polygons(tmp_path: Path) -> None:
 
 
 def test_empty_feature_collection_still_has_geometry_columns(tmp_path: Path) -> None:
-    (part,) = open_tabular(
-        write_json(tmp_path, "vide.geojson", {"type": "FeatureCollection", "features": []})
-    )
+    (part,) = open_tabular(write_json(tmp_path, "vide.geojson", {"type": "FeatureCollection", "features": []}))
     assert part.schema.names == ["geometry", "geometry_wkt"]
     assert read_part(part).num_rows == 0
 
@@ -212,9 +208,7 @@ def test_invalid_geometry_is_named(tmp_path: Path) -> None:
         "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": ["x", 1]}}],
     }
     (part,) = open_tabular(write_json(tmp_path, "bad.geojson", document))
-    with pytest.raises(
-        FormatError, match=r"^feature 1 has an invalid geometry: a coordinate must be a number"
-    ):
+    with pytest.raises(FormatError, match=r"^feature 1 has an invalid geometry: a coordinate must be a number"):
         read_part(part)
 
 
