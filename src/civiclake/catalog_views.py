@@ -56,7 +56,7 @@ def list_tables(catalog: Catalog) -> list[TableInfo]:
             table = catalog.load_table(identifier)
             snapshot = table.current_snapshot()
             summary = snapshot.summary if snapshot else None
-            rows = int(summary["total-records"]) if summary and "total-records" in summary else 0
+            rows = int(str(summary["total-records"])) if summary and "total-records" in summary else 0
             properties = table.properties
             tables.append(
                 TableInfo(

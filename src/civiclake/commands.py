@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.console import Console
 
 from civiclake.config import Settings
@@ -28,17 +30,30 @@ def selection_from_arguments(
 def run_sync(
     settings: Settings, selection: DatagouvSelection, console: Console, *, full_refresh: bool = False
 ) -> SyncReport:
-    from civiclake.cli.render import RichProgress, print_errors, sync_summary
+    """Sync with progress bars and a summary; record the run's metrics and push them when a Pushgateway is set."""
+    from prometheus_client import CollectorRegistry
 
+    from civiclake.cli.render import RichProgress, print_errors, sync_summary
+    from civiclake.observability.metrics import PipelineMetrics, datasets_of, push_per_dataset
+
+    metrics = PipelineMetrics(CollectorRegistry())
     connector = DatagouvConnector(settings.datagouv, settings.http, selection)
-    pipeline = SyncPipeline(settings, progress=None)
+    pipeline = SyncPipeline(settings)
+    started = time.monotonic()
     try:
         with RichProgress(console) as progress:
-            pipeline.progress = progress
+            pipeline.progress = metrics.progress_hooks(inner=progress)
             report = pipeline.sync(connector, full_refresh=full_refresh)
+        metrics.observe_report(report, duration_seconds=time.monotonic() - started)
+        metrics.observe_lake(pipeline.catalog, pipeline.state, datasets=datasets_of(report))
     finally:
         connector.close()
         pipeline.close()
     console.print(sync_summary(report))
     print_errors(console, report)
+    if settings.metrics.pushgateway_url:
+        try:
+            push_per_dataset(metrics.registry, settings.metrics.pushgateway_url, "civiclake-sync")
+        except OSError as error:  # a monitoring outage must not fail a sync that loaded its data
+            console.print(f"[yellow]metrics not pushed to {settings.metrics.pushgateway_url}: {error}[/]")
     return report

@@ -175,5 +175,32 @@ def mirror(port: int) -> None:
             pass
 
 
+@cli.command("metrics")
+@click.option("--port", default=9464, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+@click.pass_context
+@_handles_configuration_errors
+def metrics(context: click.Context, port: int, address: str) -> None:
+    """Serve freshness, failure streaks and Iceberg table stats for Prometheus on http://ADDRESS:PORT/metrics."""
+    import time
+
+    from prometheus_client import CollectorRegistry
+
+    from civiclake.observability.metrics import LakeCollector, serve_metrics
+    from civiclake.warehouse.catalog import open_catalog
+    from civiclake.warehouse.state import SyncState
+
+    settings = _settings(context)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LakeCollector(lambda: (open_catalog(settings), SyncState(settings.catalog_uri))))
+    server, _ = serve_metrics(registry, port, addr=address)
+    console.print(f"civiclake metrics on http://{address}:{port}/metrics  (Ctrl-C stops)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+
+
 def main() -> None:
     cli(obj={})

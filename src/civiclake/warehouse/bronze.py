@@ -25,7 +25,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 from pyiceberg.io.pyarrow import schema_to_pyarrow
-from pyiceberg.table import Table, Transaction
+from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import StringType
 
@@ -113,7 +113,8 @@ class BronzeLoader:
 
     def holds_raw_file(self, table: Table, sha256: str) -> bool:
         """True when some row of the table came from this raw file: the data is the record."""
-        scan = table.scan(row_filter=EqualTo("_raw_sha256", sha256), selected_fields=("_raw_sha256",), limit=1)
+        row_filter = EqualTo("_raw_sha256", sha256)  # type: ignore[call-arg,arg-type]  # pyiceberg's overloads
+        scan = table.scan(row_filter=row_filter, selected_fields=("_raw_sha256",), limit=1)
         return scan.to_arrow().num_rows > 0
 
     def catalog_location(self, identifier: tuple[str, str]) -> str:
@@ -157,7 +158,6 @@ class BronzeLoader:
 
         changes = self._schema_changes(identifier, table, plan, lineage)
         rewritten = self._rewrite_widened(table, plan, lineage, written) if plan.widened else []
-        transaction: Transaction
         with table.transaction() as transaction:
             if plan.widened:
                 with transaction.update_schema() as update:
