@@ -25,12 +25,14 @@ from civiclake.warehouse.state import SyncState
 
 DEMO_REGISTRY = Path(__file__).with_name("datasets.yaml")
 EXAMPLE_QUERY = """
-SELECT g.departement, count(*) AS stations, round(avg(f.total_voyageurs_2022)) AS avg_travellers_2022
+SELECT g.departemen AS departement,
+       count(*) AS stations,
+       sum(f.total_voyageurs_2022) AS travellers_2022
 FROM bronze.datagouv__gares__liste_des_gares AS g
 JOIN bronze.datagouv__frequentation_gares__frequentation_en_gares_2015_2022 AS f
-  ON f.code_uic_complet = g.code_uic
-GROUP BY g.departement
-ORDER BY avg_travellers_2022 DESC NULLS LAST
+  ON f.code_uic = g.code_uic
+GROUP BY g.departemen
+ORDER BY travellers_2022 DESC NULLS LAST
 LIMIT 5
 """
 
@@ -45,7 +47,7 @@ def run_demo(settings: Settings, console: Console) -> int:
 
     catalog = open_catalog(demo_settings)
     console.print(tables_table(list_tables(catalog)))
-    console.rule("busiest departments by average station ridership (civiclake sql)")
+    console.rule("departments with the most rail travellers in 2022 (civiclake sql)")
     connection = connect(demo_settings, catalog)
     result = connection.execute(EXAMPLE_QUERY)
     console.print(query_output([c[0] for c in result.description or []], result.fetchall(), "table"))
