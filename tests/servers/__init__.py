@@ -41,5 +41,5 @@ def wait_until(
         if ready():
             return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:.0f} s\n{diagnostics()}")
+            raise TimeoutError(f"{what} not ready after {timeout:g} s\n{diagnostics()}")
         time.sleep(interval)
