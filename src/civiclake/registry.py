@@ -32,6 +32,9 @@ class DatagouvDataset(_Entry):
     frequency: Frequency | None = Field(None, description="Overrides the catalogue's declared frequency")
     resources: list[str] | None = Field(None, description="Resource ids or title globs to keep; default: all")
     max_resource_bytes: int | None = Field(None, ge=0, description="Overrides the default size limit")
+    resource_limits: dict[str, int] = Field(
+        default_factory=dict, description="Size limits for single resources, by resource id or title glob"
+    )
 
 
 class DatagouvSearch(_Entry):

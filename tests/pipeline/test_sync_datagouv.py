@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 
 from civiclake.demo.mirror.server import Fault, MirrorServer
-from civiclake.registry import DatagouvSearch
+from civiclake.pipeline import SyncPipeline
+from civiclake.registry import DatagouvDataset, DatagouvSearch
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from tests.pipeline.lakehouse import (
     ACCIDENTS,
@@ -211,6 +212,23 @@ def test_a_resource_over_the_size_limit_is_refused(lakehouse: Lakehouse) -> None
     assert refused.status == "refused"
     assert "over the limit of 1000000" in refused.error
     assert [row["status"] for row in lakehouse.meta("ingestions").to_pylist()] == ["refused"]
+
+
+def test_a_single_resource_can_be_given_a_larger_limit(lakehouse: Lakehouse) -> None:
+    lakehouse.settings = lakehouse.settings.with_overrides(datagouv={"max_resource_bytes": 1_000})
+    entry = DatagouvDataset(id=ACCIDENTS, resource_limits={"caract*": 10_000_000})
+    connector = DatagouvConnector(
+        lakehouse.settings.datagouv, lakehouse.settings.http, DatagouvSelection(datasets=[entry])
+    )
+    pipeline = SyncPipeline(lakehouse.settings)
+    try:
+        report = pipeline.sync(connector)
+    finally:
+        connector.close()
+        pipeline.close()
+    statuses = {outcome.resource: outcome.status for outcome in report.outcomes}
+    assert statuses.pop("Caractéristiques - 2023") == "loaded"
+    assert set(statuses.values()) == {"refused"}
 
 
 def test_a_search_walks_every_page(lakehouse: Lakehouse) -> None:

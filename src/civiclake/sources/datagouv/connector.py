@@ -127,15 +127,12 @@ class DatagouvConnector:
             if reason:
                 skipped.append(SkippedResource(str(item.get("id")), str(item.get("title") or ""), reason))
                 continue
-            resources.append(_resource(info, item, max_bytes))
+            resources.append(_resource(info, item, _limit_for(item, entry, max_bytes)))
         return DiscoveredDataset(dataset=info, resources=resources, skipped=skipped, name=entry.name if entry else None)
 
     def _skip_reason(self, item: dict[str, Any], entry: DatagouvDataset | None) -> str | None:
         if entry and entry.resources is not None:
-            wanted = any(
-                item.get("id") == pattern or fnmatch.fnmatch(str(item.get("title", "")).lower(), pattern.lower())
-                for pattern in entry.resources
-            )
+            wanted = any(_matches(item, pattern) for pattern in entry.resources)
             if not wanted:
                 return "not selected in the registry"
         kind = item.get("type")
@@ -147,6 +144,20 @@ class DatagouvConnector:
         if declared not in TABULAR_FORMATS:
             return f"format {declared or 'unknown'!r} is not tabular"
         return None
+
+
+def _limit_for(item: dict[str, Any], entry: DatagouvDataset | None, dataset_limit: int) -> int:
+    """A resource's own limit from the registry (by id, then title glob), else its dataset's."""
+    if entry is None:
+        return dataset_limit
+    for pattern, limit in entry.resource_limits.items():
+        if _matches(item, pattern):
+            return limit
+    return dataset_limit
+
+
+def _matches(item: dict[str, Any], pattern: str) -> bool:
+    return item.get("id") == pattern or fnmatch.fnmatch(str(item.get("title", "")).lower(), pattern.lower())
 
 
 def _declared_format(item: dict[str, Any]) -> str:
