@@ -7,6 +7,7 @@ state directly, so they answer on either profile without a SQL engine.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +16,13 @@ from pyiceberg.catalog import Catalog
 
 from civiclake.observability.freshness import is_late
 from civiclake.warehouse.meta import MetaTables
-from civiclake.warehouse.state import SyncState
+from civiclake.warehouse.state import ResourceState, SyncState
 
 
 @dataclass(frozen=True)
 class TableInfo:
+    """What Iceberg says of one table: its lineage properties and its current snapshot's totals."""
+
     name: str
     rows: int
     source: str | None
@@ -27,6 +30,11 @@ class TableInfo:
     resource_id: str | None
     snapshot_id: int | None
     updated_at: str | None
+    data_files: int = 0
+    delete_files: int = 0
+    size_bytes: int = 0
+    snapshots: int = 0
+    last_commit_timestamp: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,18 +58,22 @@ class DatasetStatus:
 
 
 def list_tables(catalog: Catalog) -> list[TableInfo]:
+    """Every table of every namespace, from metadata only (no data file is read)."""
     tables = []
     for (namespace,) in sorted(catalog.list_namespaces()):
         for identifier in sorted(catalog.list_tables(namespace)):
             table = catalog.load_table(identifier)
             snapshot = table.current_snapshot()
-            summary = snapshot.summary if snapshot else None
-            rows = int(str(summary["total-records"])) if summary and "total-records" in summary else 0
+            summary: dict[str, Any] = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+
+            def total(key: str, summary: dict[str, Any] = summary) -> int:
+                return int(summary.get(key, 0) or 0)
+
             properties = table.properties
             tables.append(
                 TableInfo(
                     name=".".join(identifier),
-                    rows=rows,
+                    rows=total("total-records"),
                     source=properties.get("civiclake.source"),
                     dataset_id=properties.get("civiclake.dataset-id"),
                     resource_id=properties.get("civiclake.resource-id"),
@@ -69,22 +81,35 @@ def list_tables(catalog: Catalog) -> list[TableInfo]:
                     updated_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC).isoformat()
                     if snapshot
                     else None,
+                    data_files=total("total-data-files"),
+                    delete_files=total("total-delete-files"),
+                    size_bytes=total("total-files-size"),
+                    snapshots=len(table.snapshots()),
+                    last_commit_timestamp=snapshot.timestamp_ms / 1000 if snapshot else None,
                 )
             )
     return tables
 
 
-def dataset_statuses(catalog: Catalog, state: SyncState, now: datetime | None = None) -> list[DatasetStatus]:
+def dataset_statuses(
+    catalog: Catalog,
+    state: SyncState,
+    now: datetime | None = None,
+    *,
+    tables: Sequence[TableInfo] | None = None,
+    resource_states: Sequence[ResourceState] | None = None,
+) -> list[DatasetStatus]:
+    """Per dataset; ``tables`` and ``resource_states`` spare a second read when the caller has them."""
     now = now or datetime.now(UTC)
     catalogue: dict[tuple[str, str], dict[str, Any]] = {}
     for row in MetaTables(catalog).read("datasets").sort_by([("synced_at", "ascending")]).to_pylist():
         catalogue[(row["source"], row["dataset_id"])] = row  # the latest snapshot wins
     rows: dict[tuple[str, str], int] = defaultdict(int)
-    for table in list_tables(catalog):
+    for table in list_tables(catalog) if tables is None else tables:
         if table.source and table.dataset_id:
             rows[(table.source, table.dataset_id)] += table.rows
     resources = defaultdict(list)
-    for resource in state.all():
+    for resource in state.all() if resource_states is None else resource_states:
         resources[(resource.source, resource.dataset_id)].append(resource)
 
     statuses = []

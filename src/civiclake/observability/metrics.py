@@ -25,7 +25,6 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,8 +45,8 @@ from civiclake.errors import (
     TooLargeError,
     TransientError,
 )
-from civiclake.naming import normalise_identifier
 from civiclake.observability.freshness import expected_period, grace
+from civiclake.warehouse.state import name_part
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -55,9 +54,8 @@ if TYPE_CHECKING:
     from civiclake.catalog_views import DatasetStatus, TableInfo
     from civiclake.pipeline import ProgressHooks, ResourceOutcome, SyncReport
     from civiclake.sources.base import Resource
-    from civiclake.warehouse.state import SyncState
+    from civiclake.warehouse.state import ResourceState, SyncState
 
-NAME_PART = 40  # as SyncState: the lake's dataset and resource names are at most 40 characters
 
 # Download+load of one resource: from under a second (unchanged CSV) to an hour (a multi-GB archive).
 DURATION_BUCKETS = (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600, float("inf"))
@@ -110,57 +108,14 @@ def failure_reason(error: BaseException | str | None, status: str = "failed") ->
 def lake_name(label: str, what: str = "name") -> str:
     """The name SyncState gives a dataset or resource labelled ``label`` at first sight."""
     try:
-        return normalise_identifier(label, what=what, max_length=NAME_PART).lstrip("_") or "x"
+        return name_part(label, what)
     except IdentifierError:
-        return "x"
+        return "x"  # a label with no letter or digit: the state refused it too, so no table carries it
 
 
-@dataclass(frozen=True)
-class TableStats:
-    """What Iceberg says of one table: its current snapshot's totals and how many snapshots it keeps."""
-
-    name: str
-    source: str | None
-    dataset_id: str | None
-    rows: int
-    data_files: int
-    delete_files: int
-    size_bytes: int
-    snapshots: int
-    last_commit_timestamp: float | None
-
-
-def table_stats(catalog: Catalog) -> list[TableStats]:
-    """Every table of every namespace, from snapshot summaries only (no data file is read)."""
-    found = []
-    for (namespace,) in sorted(catalog.list_namespaces()):
-        for identifier in sorted(catalog.list_tables(namespace)):
-            table = catalog.load_table(identifier)
-            snapshot = table.current_snapshot()
-            summary: Mapping[str, Any] = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
-
-            def total(key: str, summary: Mapping[str, Any] = summary) -> int:
-                return int(summary.get(key, 0) or 0)
-
-            found.append(
-                TableStats(
-                    name=".".join(identifier),
-                    source=table.properties.get("civiclake.source"),
-                    dataset_id=table.properties.get("civiclake.dataset-id"),
-                    rows=total("total-records"),
-                    data_files=total("total-data-files"),
-                    delete_files=total("total-delete-files"),
-                    size_bytes=total("total-files-size"),
-                    snapshots=len(table.snapshots()),
-                    last_commit_timestamp=snapshot.timestamp_ms / 1000 if snapshot else None,
-                )
-            )
-    return found
-
-
-def dataset_names(state: SyncState) -> dict[tuple[str, str], str]:
-    """(source, dataset_id) -> the lake's name of the dataset, as fixed in the sync state."""
-    return {(resource.source, resource.dataset_id): resource.dataset_name for resource in state.all()}
+def dataset_names(resources: Iterable[ResourceState]) -> dict[tuple[str, str], str]:
+    """(source, dataset_id) -> the lake's name of the dataset, as fixed in the sync state (``state.all()``)."""
+    return {(resource.source, resource.dataset_id): resource.dataset_name for resource in resources}
 
 
 def consecutive_failures(ingestions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], int]:
@@ -399,7 +354,7 @@ class PipelineMetrics:
         names: Mapping[tuple[str, str], str] | None = None,
         now: datetime | None = None,
     ) -> None:
-        """Freshness per dataset from ``dataset_statuses(...)``; ``names`` from ``dataset_names(state)``."""
+        """Freshness per dataset from ``dataset_statuses(...)``; ``names`` from ``dataset_names(state.all())``."""
         now = now or datetime.fromtimestamp(self.clock(), UTC)
         for status in statuses:
             dataset = self.name_of(status.source, status.dataset_id, names)
@@ -416,21 +371,20 @@ class PipelineMetrics:
             self.dataset_errors.labels(*labels).set(len(status.errors))
 
     def observe_tables(
-        self, tables: Iterable[TableStats | TableInfo], *, names: Mapping[tuple[str, str], str] | None = None
+        self, tables: Iterable[TableInfo], *, names: Mapping[tuple[str, str], str] | None = None
     ) -> None:
-        """Iceberg table stats from ``table_stats(catalog)`` (or rows only from ``list_tables(catalog)``)."""
+        """Iceberg table stats from ``list_tables(catalog)``."""
         for table in tables:
             namespace, _, name = table.name.partition(".")
             source = table.source or ""
             dataset = self.name_of(source, table.dataset_id, names) if table.dataset_id else ""
             labels = (namespace, name, source, dataset)
             self.table_rows.labels(*labels).set(table.rows)
-            if isinstance(table, TableStats):
-                self.table_files.labels(*labels).set(table.data_files)
-                self.table_size.labels(*labels).set(table.size_bytes)
-                self.table_snapshots.labels(*labels).set(table.snapshots)
-                if table.last_commit_timestamp is not None:
-                    self.table_commit.labels(*labels).set(table.last_commit_timestamp)
+            self.table_files.labels(*labels).set(table.data_files)
+            self.table_size.labels(*labels).set(table.size_bytes)
+            self.table_snapshots.labels(*labels).set(table.snapshots)
+            if table.last_commit_timestamp is not None:
+                self.table_commit.labels(*labels).set(table.last_commit_timestamp)
 
     def observe_failure_streaks(
         self,
@@ -451,21 +405,23 @@ class PipelineMetrics:
         ``datasets`` limits them to these (source, dataset_id) pairs: a batch pod reports only what it synced
         (``datasets_of(report)``), so its push does not overwrite other pods' groups.
         """
-        from civiclake.catalog_views import dataset_statuses
+        from civiclake.catalog_views import dataset_statuses, list_tables
         from civiclake.warehouse.meta import MetaTables
 
         def wanted(source: str | None, dataset_id: str | None) -> bool:
             return datasets is None or (source or "", dataset_id or "") in datasets
 
-        names = dataset_names(state)
-        resource_names = {(r.source, r.resource_id): r.resource_name for r in state.all()}
-        self.observe_statuses(
-            [s for s in dataset_statuses(catalog, state) if wanted(s.source, s.dataset_id)], names=names
-        )
+        # One read of the state and one walk of the tables serve statuses, streaks and table stats alike.
+        resource_states = state.all()
+        tables = list_tables(catalog)
+        names = dataset_names(resource_states)
+        resource_names = {(r.source, r.resource_id): r.resource_name for r in resource_states}
+        statuses = dataset_statuses(catalog, state, tables=tables, resource_states=resource_states)
+        self.observe_statuses([s for s in statuses if wanted(s.source, s.dataset_id)], names=names)
         ingestions = MetaTables(catalog).read("ingestions").to_pylist()
         streaks = consecutive_failures(row for row in ingestions if wanted(row["source"], row["dataset_id"]))
         self.observe_failure_streaks(streaks, names=names, resource_names=resource_names)
-        self.observe_tables([t for t in table_stats(catalog) if wanted(t.source, t.dataset_id)], names=names)
+        self.observe_tables([t for t in tables if wanted(t.source, t.dataset_id)], names=names)
 
     def name_of(self, source: str, dataset_id: str | None, names: Mapping[tuple[str, str], str] | None) -> str:
         key = (source, dataset_id or "")

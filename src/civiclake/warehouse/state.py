@@ -90,10 +90,10 @@ class SyncState:
                     resource_state.c.source == source, resource_state.c.dataset_id == dataset_id
                 )
             ).all()
-            dataset_name = siblings[0].dataset_name if siblings else _name_part(dataset_label, "dataset")
-            resource_name = _name_part(resource_label, "resource")
+            dataset_name = siblings[0].dataset_name if siblings else name_part(dataset_label, "dataset")
+            resource_name = name_part(resource_label, "resource")
             if resource_name in {row.resource_name for row in siblings}:
-                resource_name = bound_length(f"{resource_name}_{_name_part(resource_id, 'id')[:8]}", MAX_NAME_PART)
+                resource_name = bound_length(f"{resource_name}_{name_part(resource_id, 'id')[:8]}", MAX_NAME_PART)
             connection.execute(
                 resource_state.insert().values(
                     source=source,
@@ -131,7 +131,8 @@ class SyncState:
             )
 
 
-def _name_part(label: str, what: str) -> str:
+def name_part(label: str, what: str) -> str:
+    """The table-name part a dataset or resource labelled ``label`` gets at first sight."""
     return normalise_identifier(label, what=what, max_length=MAX_NAME_PART).lstrip("_") or "x"
 
 
