@@ -9,7 +9,26 @@ from rich.console import Console
 from civiclake.config import Settings
 from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.registry import DatagouvDataset, DatagouvSearch, load_registry
+from civiclake.sources import SOURCES
+from civiclake.sources.base import Connector
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
+
+
+def connectors_for(
+    settings: Settings,
+    sources: list[str],
+    datasets: list[str],
+    query: str | None = None,
+    organization: str | None = None,
+    tags: list[str] | None = None,
+) -> list[Connector]:
+    """The connectors a sync runs: the sources asked for, or every source when none is named."""
+    connectors: list[Connector] = []
+    for source in sources or SOURCES:
+        if source == "datagouv":
+            selection = selection_from_arguments(settings, datasets, query, organization, tags or [])
+            connectors.append(DatagouvConnector(settings.datagouv, settings.http, selection))
+    return connectors
 
 
 def selection_from_arguments(
@@ -28,26 +47,29 @@ def selection_from_arguments(
 
 
 def run_sync(
-    settings: Settings, selection: DatagouvSelection, console: Console, *, full_refresh: bool = False
+    settings: Settings, connectors: list[Connector], console: Console, *, full_refresh: bool = False
 ) -> SyncReport:
-    """Sync with progress bars and a summary; record the run's metrics and push them when a Pushgateway is set."""
+    """Sync each connector with progress bars and a summary; record the run's metrics and push them when a
+    Pushgateway is set. The connectors are closed afterwards."""
     from prometheus_client import CollectorRegistry
 
     from civiclake.cli.render import RichProgress, print_errors, sync_summary
     from civiclake.observability.metrics import PipelineMetrics, datasets_of, push_per_dataset
 
     metrics = PipelineMetrics(CollectorRegistry())
-    connector = DatagouvConnector(settings.datagouv, settings.http, selection)
     pipeline = SyncPipeline(settings)
     started = time.monotonic()
     try:
         with RichProgress(console) as progress:
             pipeline.progress = metrics.progress_hooks(inner=progress)
-            report = pipeline.sync(connector, full_refresh=full_refresh)
+            report = SyncReport.combined(
+                [pipeline.sync(connector, full_refresh=full_refresh) for connector in connectors]
+            )
         metrics.observe_report(report, duration_seconds=time.monotonic() - started)
         metrics.observe_lake(pipeline.catalog, pipeline.state, datasets=datasets_of(report))
     finally:
-        connector.close()
+        for connector in connectors:
+            connector.close()
         pipeline.close()
     console.print(sync_summary(report))
     print_errors(console, report)

@@ -53,6 +53,16 @@ class SyncReport:
     discovery_failures: list[DiscoveryFailure] = field(default_factory=list)
     datasets: int = 0
 
+    @classmethod
+    def combined(cls, reports: list[SyncReport]) -> SyncReport:
+        """One report for a run that synced several sources (one batch each)."""
+        return cls(
+            batch_id=",".join(report.batch_id for report in reports),
+            outcomes=[outcome for report in reports for outcome in report.outcomes],
+            discovery_failures=[failure for report in reports for failure in report.discovery_failures],
+            datasets=sum(report.datasets for report in reports),
+        )
+
     @property
     def failed(self) -> list[ResourceOutcome]:
         return [outcome for outcome in self.outcomes if outcome.status in ("failed", "refused")]
@@ -129,7 +139,12 @@ class SyncPipeline:
         recorder = _Recorder(self.meta, batch_id, resource, started)
         try:
             names = self.state.assign_names(
-                resource.source, resource.dataset_id, resource.resource_id, dataset_label, resource.title
+                resource.source,
+                resource.dataset_id,
+                resource.resource_id,
+                dataset_label,
+                resource.title,
+                entity=resource.entity,
             )
             previous = known.get(resource.resource_id)
             if (
@@ -143,6 +158,7 @@ class SyncPipeline:
                 )
             if (
                 not full_refresh
+                and not resource.incremental
                 and previous is not None
                 and previous.last_status in ("loaded", "unchanged")
                 and previous.change_marker == resource.change_marker
@@ -162,6 +178,7 @@ class SyncPipeline:
                 resource.resource_id,
                 status=outcome.status,
                 change_marker=resource.change_marker,
+                cursor=recorder.downloaded.cursor if recorder.downloaded else None,
                 sha256=recorder.raw.sha256 if recorder.raw else None,
                 raw_path=recorder.raw.path if recorder.raw else None,
                 error=outcome.error,
@@ -185,11 +202,17 @@ class SyncPipeline:
         try:
             extracted_at = datetime.now(UTC).replace(microsecond=0)
             clock = time.monotonic()
-            download = connector.fetch(resource, local_file, self.progress.resource_started(resource))
+            cursor = None if full_refresh or previous is None else previous.cursor
+            download = connector.fetch(resource, local_file, self.progress.resource_started(resource), cursor)
             recorder.downloaded = download
             recorder.download_seconds = time.monotonic() - clock
             recorder.extracted_at = extracted_at
             outcome.bytes = download.size
+            if download.records == 0:
+                # An incremental fetch that found no change: nothing to keep, nothing to load.
+                outcome.status = "unchanged"
+                recorder.write(status="unchanged", raw_bytes=0)
+                return
 
             verified = _verify_checksum(resource, download)
             if verified is False:

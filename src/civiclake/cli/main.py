@@ -16,9 +16,9 @@ from rich.console import Console
 
 from civiclake.config import Settings, load_settings
 from civiclake.errors import ConfigurationError, IdentifierError
+from civiclake.sources import SOURCES
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
-SOURCES = ("datagouv",)
 
 # Piped output (CI logs, `| less`) gets wide tables rather than rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -71,11 +71,11 @@ def sync(
     full_refresh: bool,
 ) -> None:
     """Sync registered sources (or the datasets named here) into the raw lake and bronze tables."""
-    from civiclake.commands import run_sync, selection_from_arguments
+    from civiclake.commands import connectors_for, run_sync
 
     settings = _settings(context)
-    selection = selection_from_arguments(settings, list(datasets), query, organization, list(tags))
-    report = run_sync(settings, selection, console, full_refresh=full_refresh)
+    connectors = connectors_for(settings, list(sources), list(datasets), query, organization, list(tags))
+    report = run_sync(settings, connectors, console, full_refresh=full_refresh)
     sys.exit(report.exit_code)
 
 

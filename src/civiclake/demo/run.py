@@ -18,7 +18,7 @@ from civiclake.commands import run_sync
 from civiclake.config import Settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.registry import load_registry
-from civiclake.sources.datagouv import DatagouvSelection
+from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.duck import connect
 from civiclake.warehouse.state import SyncState
@@ -43,7 +43,8 @@ def run_demo(settings: Settings, console: Console) -> int:
         console.print(f"mirror of the data.gouv.fr catalogue serving on {mirror.api_url}")
         demo_settings = settings.with_overrides(datagouv={"api_url": mirror.api_url})
         selection = DatagouvSelection.from_registry(load_registry(DEMO_REGISTRY).datagouv)
-        report = run_sync(demo_settings, selection, console)
+        connector = DatagouvConnector(demo_settings.datagouv, demo_settings.http, selection)
+        report = run_sync(demo_settings, [connector], console)
 
     catalog = open_catalog(demo_settings)
     console.print(tables_table(list_tables(catalog)))

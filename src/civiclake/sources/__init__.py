@@ -5,3 +5,6 @@ Every connector has the same shape (see ``base.py``): discovery yields ``Discove
 to a local file. What happens next — raw zone, format detection, bronze loading — is shared
 (``civiclake.pipeline``), so a new source only writes these two steps.
 """
+
+# The source families ``civiclake sync --source`` knows, in the order a full sync runs them.
+SOURCES = ("datagouv",)

@@ -36,6 +36,12 @@ class Resource:
     checksum: Checksum | None = None
     last_modified: str | None = None
     max_bytes: int | None = None  # size limit for this resource (registry override or source default)
+    # Incremental resources (a database table, an API collection) are fetched on every run from the
+    # cursor the last success saved; the catalogue-style change marker does not apply to them.
+    incremental: bool = False
+    # Resources that name the same entity load into one table (each file dropped for Olist ``orders``
+    # is its own resource, tracked on its own, but they all append to ``bronze.files__olist__orders``).
+    entity: str | None = None
 
     @property
     def label(self) -> str:
@@ -93,6 +99,11 @@ class Connector(Protocol):
 
     def discover(self) -> Iterator[DiscoveredDataset | DiscoveryFailure]: ...
 
-    def fetch(self, resource: Resource, destination: Path, on_progress: ProgressCallback | None) -> Download: ...
+    def fetch(
+        self, resource: Resource, destination: Path, on_progress: ProgressCallback | None, cursor: str | None
+    ) -> Download:
+        """Write the resource's bytes to ``destination``; ``cursor`` is what the last success of an
+        incremental resource saved (``Download.cursor``), None for a first or full run."""
+        ...
 
     def close(self) -> None: ...

@@ -48,6 +48,10 @@ class Download:
     size: int
     sha256: str
     digests: dict[str, str] = field(default_factory=dict)  # the catalogue's algorithm -> hex digest
+    # Incremental fetches only: where the next run starts, and how many records this one found
+    # (0 means nothing changed at the source: nothing is kept or loaded).
+    cursor: str | None = None
+    records: int | None = None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

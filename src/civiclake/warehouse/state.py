@@ -25,6 +25,7 @@ resource_state = sa.Table(
     sa.Column("dataset_name", sa.String(64), nullable=False),
     sa.Column("resource_name", sa.String(64), nullable=False),
     sa.Column("change_marker", sa.Text),
+    sa.Column("cursor", sa.Text),  # where an incremental resource's next extraction starts
     sa.Column("sha256", sa.String(64)),
     sa.Column("raw_path", sa.Text),
     sa.Column("last_success_at", sa.DateTime(timezone=True)),
@@ -44,6 +45,7 @@ class ResourceState:
     dataset_name: str
     resource_name: str
     change_marker: str | None
+    cursor: str | None
     sha256: str | None
     raw_path: str | None
     last_success_at: datetime | None
@@ -55,6 +57,7 @@ class SyncState:
     def __init__(self, catalog_uri: str) -> None:
         self.engine = sa.create_engine(catalog_uri)
         _metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -69,13 +72,20 @@ class SyncState:
             return [_state(row) for row in connection.execute(sa.select(resource_state))]
 
     def assign_names(
-        self, source: str, dataset_id: str, resource_id: str, dataset_label: str, resource_label: str
+        self,
+        source: str,
+        dataset_id: str,
+        resource_id: str,
+        dataset_label: str,
+        resource_label: str,
+        entity: str | None = None,
     ) -> tuple[str, str]:
         """Names for the resource's tables and raw paths, fixed at first sight.
 
         Slugs and titles change on data.gouv.fr; the names do not, so a renamed resource keeps its
         table. A dataset keeps the name it was first given; two resources of one dataset with the same
-        title get distinct names from their ids.
+        title get distinct names from their ids, unless they name the same ``entity``: then they share
+        its name, and so its table.
         """
         with self.engine.begin() as connection:
             existing = connection.execute(
@@ -91,8 +101,8 @@ class SyncState:
                 )
             ).all()
             dataset_name = siblings[0].dataset_name if siblings else name_part(dataset_label, "dataset")
-            resource_name = name_part(resource_label, "resource")
-            if resource_name in {row.resource_name for row in siblings}:
+            resource_name = name_part(entity or resource_label, "resource")
+            if entity is None and resource_name in {row.resource_name for row in siblings}:
                 resource_name = bound_length(f"{resource_name}_{name_part(resource_id, 'id')[:8]}", MAX_NAME_PART)
             connection.execute(
                 resource_state.insert().values(
@@ -112,15 +122,18 @@ class SyncState:
         *,
         status: str,
         change_marker: str | None = None,
+        cursor: str | None = None,
         sha256: str | None = None,
         raw_path: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Remember an attempt; only a success moves the change marker, so a failure is retried."""
+        """Remember an attempt; only a success moves the change marker and the cursor, so a failure is retried."""
         now = datetime.now(UTC)
         values: dict[str, object] = {"last_attempt_at": now, "last_status": status, "last_error": error}
         if status in ("loaded", "unchanged"):
             values.update(change_marker=change_marker, last_success_at=now, last_error=None)
+            if cursor is not None:
+                values.update(cursor=cursor)
             if sha256:
                 values.update(sha256=sha256, raw_path=raw_path)
         with self.engine.begin() as connection:
@@ -144,12 +157,23 @@ def _state(row: sa.Row) -> ResourceState:
         dataset_name=row.dataset_name,
         resource_name=row.resource_name,
         change_marker=row.change_marker,
+        cursor=row.cursor,
         sha256=row.sha256,
         raw_path=row.raw_path,
         last_success_at=_aware(row.last_success_at),
         last_status=row.last_status,
         last_error=row.last_error,
     )
+
+
+def _add_missing_columns(engine: sa.Engine) -> None:
+    """Columns added since a catalog database was created (``create_all`` only creates tables)."""
+    present = {column["name"] for column in sa.inspect(engine).get_columns(resource_state.name)}
+    with engine.begin() as connection:
+        for column in resource_state.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(sa.text(f'ALTER TABLE {resource_state.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -80,7 +80,9 @@ class DatagouvConnector:
             except CivicLakeError as error:
                 yield DiscoveryFailure(SOURCE, _describe_search(search), str(error))
 
-    def fetch(self, resource: Resource, destination: Path, on_progress: ProgressCallback | None) -> Download:
+    def fetch(
+        self, resource: Resource, destination: Path, on_progress: ProgressCallback | None, cursor: str | None = None
+    ) -> Download:
         algorithms = (resource.checksum.algorithm,) if resource.checksum else ()
         return self.client.download(
             resource.url,
