@@ -202,5 +202,20 @@ def metrics(context: click.Context, port: int, address: str) -> None:
         server.shutdown()
 
 
+@cli.group()
+def generate() -> None:
+    """Fill a source with seeded, realistic data (the same seed gives the same data)."""
+
+
+@cli.group()
+def replay() -> None:
+    """Replay a dataset into a landing zone as time-ordered micro-batches."""
+
+
+@cli.group()
+def serve() -> None:
+    """Serve a demo source on localhost (Ctrl-C stops)."""
+
+
 def main() -> None:
     cli(obj={})
