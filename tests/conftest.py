@@ -13,6 +13,10 @@ from civiclake.demo.mirror.server import MirrorServer
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--board-pictures", default=None, help="Folder for the Grafana board pictures (docs/img).")
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No CIVICLAKE_* variable of the machine leaks into a test, and no test writes in the checkout."""

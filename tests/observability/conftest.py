@@ -23,3 +23,10 @@ RUNBOOKS = REPO_ROOT / "docs" / "runbooks"
 @pytest.fixture
 def settings(tmp_path: Path, mirror: MirrorServer) -> Settings:
     return fast_retries(load_settings(environ={"CIVICLAKE_HOME": str(tmp_path / "home")}), mirror)
+
+
+@pytest.fixture
+def board_pictures(request: pytest.FixtureRequest) -> Path | None:
+    """Where the end-to-end test leaves its board pictures (``--board-pictures docs/img``); a temp folder otherwise."""
+    folder = request.config.getoption("--board-pictures")
+    return request.config.invocation_params.dir / folder if folder else None

@@ -46,6 +46,13 @@ class PrometheusServers:
         result = body["data"]["result"]
         return result if isinstance(result, list) else [{"value": result}]
 
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        params = {"query": expr, "start": start, "end": end, "step": step}
+        body = httpx.get(f"{self.prometheus_url}/api/v1/query_range", params=params, timeout=10).json()
+        if body.get("status") != "success":
+            raise AssertionError(f"Prometheus refused {expr!r}: {body.get('error')}")
+        return list(body["data"]["result"])
+
     def get(self, path: str) -> Any:
         return httpx.get(f"{self.prometheus_url}{path}", timeout=10).json()["data"]
 

@@ -8,6 +8,7 @@ run here) and Airflow's from StatsD lines put through the statsd-exporter mappin
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from civiclake.config import Settings
 from civiclake.demo.mirror.server import Fault, MirrorServer
+from civiclake.observability.board_picture import render_board
 from civiclake.observability.metrics import PipelineMetrics, datasets_of, push_metrics, push_per_dataset
 from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.registry import DatagouvDataset, load_registry
@@ -24,7 +26,7 @@ from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.state import SyncState
 from tests.observability.boards import alerts, fill_variables, panel_queries, variable_queries
-from tests.observability.conftest import DASHBOARD_FILES, DBT_TARGET, RULE_FILES, STATSD_MAPPING
+from tests.observability.conftest import CHART, DASHBOARD_FILES, DBT_TARGET, RULE_FILES, STATSD_MAPPING
 from tests.observability.prometheus_servers import PrometheusServers, running_prometheus
 from tests.observability.statsd_mapping import StatsdExporterStandIn
 from tests.pipeline.lakehouse import CODES_POSTAUX, CODES_POSTAUX_CSV
@@ -90,7 +92,7 @@ def wait_for(servers: PrometheusServers, expr: str, what: str, timeout: float = 
 
 
 def test_pushed_run_feeds_every_board_and_the_failure_alerts(
-    tmp_path: Path, settings: Settings, mirror: MirrorServer
+    tmp_path: Path, settings: Settings, mirror: MirrorServer, board_pictures: Path | None
 ) -> None:
     registry_datasets = load_registry(DEMO_REGISTRY).datagouv.datasets
     broken = [entry for entry in registry_datasets if entry.id == CODES_POSTAUX]
@@ -124,6 +126,12 @@ def test_pushed_run_feeds_every_board_and_the_failure_alerts(
                 if not servers.query(fill_variables(expr)):
                     empty.append(f"{board.name}: template variable over {expr}")
         assert not empty, "queries that return no data:\n" + "\n".join(empty)
+
+        # The freshness board drawn from this Prometheus: the late dataset's row is red.
+        picture = (board_pictures or tmp_path) / "freshness-board.png"
+        board = json.loads((CHART / "dashboards" / "civiclake-dataset-freshness.json").read_text())
+        render_board(board, servers.query, servers.query_range, picture, range_seconds=60)
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
         rules = {rule["alert"]: rule["expr"] for rule in alerts(RULE_FILES)}
         failing = servers.query(rules["CiviclakeIngestionFailures"])
