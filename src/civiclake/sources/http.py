@@ -54,6 +54,17 @@ class Download:
     records: int | None = None
 
 
+@dataclass(frozen=True)
+class JsonResponse:
+    """A parsed JSON answer with what paginated APIs put beside it (``Link``, ``X-Total-Count``)."""
+
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: Any
+    size: int
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date."""
     if not value:
@@ -107,6 +118,7 @@ class HttpClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
@@ -115,6 +127,7 @@ class HttpClient:
             follow_redirects=True,
             timeout=httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds),
             headers={"User-Agent": settings.user_agent},
+            auth=auth,  # credentials go in headers, never in URLs that errors and manifests show
         )
 
     def close(self) -> None:
@@ -127,13 +140,17 @@ class HttpClient:
         self.close()
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
-        def attempt() -> Any:
+        return self.get_json_response(url, params).body
+
+    def get_json_response(self, url: str, params: dict[str, Any] | None = None) -> JsonResponse:
+        def attempt() -> JsonResponse:
             response = self._client.get(url, params=params)
             _raise_for_status(response)
             try:
-                return response.json()
+                body = response.json()
             except ValueError as error:
                 raise SourceError(f"{response.url} answered with malformed JSON: {error}") from None
+            return JsonResponse(str(response.url), response.status_code, response.headers, body, len(response.content))
 
         return self._with_retries(url, attempt)
 
@@ -222,7 +239,12 @@ def _error_message(response: httpx.Response) -> str:
         body = response.json()
     except (ValueError, httpx.StreamError):
         return ""
-    return str(body.get("message", "")) if isinstance(body, dict) else ""
+    if not isinstance(body, dict):
+        return ""
+    nested = body.get("error")  # ServiceNow-style APIs: {"error": {"message": ..., "detail": ...}}
+    if not body.get("message") and isinstance(nested, dict) and nested.get("message"):
+        return str(nested["message"])
+    return str(body.get("message", ""))
 
 
 def _as_transient(url: str, error: Exception, attempts: int) -> TransientError:
