@@ -28,6 +28,20 @@ def connectors_for(
         if source == "datagouv":
             selection = selection_from_arguments(settings, datasets, query, organization, tags or [])
             connectors.append(DatagouvConnector(settings.datagouv, settings.http, selection))
+        elif source == "files":
+            from civiclake.sources.files import FilesConnector
+
+            connectors.append(FilesConnector.from_settings(settings))
+        elif source == "rest":
+            from civiclake.sources.rest import rest_connectors
+
+            connectors.extend(rest_connectors(settings, sources, datasets))
+        elif source == "postgres":
+            from civiclake.sources.postgres import PostgresConnector
+
+            # Without a host the source is not set up: a full sync leaves it out, `--source postgres` says what to set.
+            if settings.postgres.host or source in sources:
+                connectors.append(PostgresConnector.from_settings(settings))
     return connectors
 
 

@@ -9,13 +9,14 @@ printing the settings never shows them.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from civiclake.errors import ConfigurationError
 
@@ -64,6 +65,140 @@ class DatagouvSettings(_Section):
     max_resource_bytes: int = Field(2 * 1024**3, ge=0, description="Larger resources are skipped")
 
 
+class FilesPattern(_Section):
+    """Which landing-zone files belong to which dataset and entity (table)."""
+
+    match: str = Field(
+        description="File name pattern: `*` matches within a name, `{entity}` captures the entity; a pattern "
+        "with a `/` is matched against the path relative to the landing root"
+    )
+    dataset: str = Field(description="Dataset the matching files belong to (bronze.files__<dataset>__<entity>)")
+    entity: str | None = Field(None, description="The entity, when the pattern has no {entity} placeholder")
+
+
+class FilesSettings(_Section):
+    landing: str | None = Field(
+        None, description="Landing zone: a local folder or s3://bucket/prefix; default: CIVICLAKE_HOME/landing"
+    )
+    patterns: tuple[FilesPattern, ...] = (
+        FilesPattern(match="olist_{entity}_dataset.csv", dataset="olist"),
+        FilesPattern(
+            match="product_category_name_translation.csv",
+            dataset="olist",
+            entity="product_category_name_translation",
+        ),
+    )
+    max_file_bytes: int = Field(2 * 1024**3, ge=0, description="Larger files are refused")
+
+    @field_validator("patterns", mode="before")
+    @classmethod
+    def _patterns_from_json(cls, value: Any) -> Any:
+        # CIVICLAKE__FILES__PATTERNS can only carry text: a JSON list of {match, dataset, entity}.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"expected a JSON list of {{match, dataset, entity}}: {error}") from None
+        return value
+
+
+class PostgresSettings(_Section):
+    """An OLTP PostgreSQL database extracted incrementally (the ShopStream schema by default)."""
+
+    # `schema` is the setting's name but shadows a BaseModel attribute: the field is `schema_name`, read under
+    # either name (with_overrides dumps by field name).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    host: str | None = Field(None, description="Database host; unset: `civiclake sync` without --source skips it")
+    port: int = Field(5432, ge=1, le=65535)
+    database: str = Field("shopstream", description="Database name; the dataset id of its tables")
+    user: str = "civiclake"
+    password: SecretStr | None = Field(None, description="CIVICLAKE__POSTGRES__PASSWORD or a secret file")
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    schema_name: str = Field("public", alias="schema", description="PostgreSQL schema holding the tables")
+    dataset: str = Field("shopstream", description="Dataset name: bronze.postgres__<dataset>__<table>")
+    tables: tuple[str, ...] = ("users", "products", "orders", "order_items", "events", "crm_contacts")
+    hard_delete_tables: tuple[str, ...] = Field(
+        ("crm_contacts", "users"), description="Tables whose deleted rows become tombstones (key set compared)"
+    )
+    cursor_column: str = Field("updated_at", description="Incremental cursor: (cursor_column, key_column) > saved")
+    key_column: str = "id"
+    fetch_batch_size: int = Field(10_000, ge=1, description="Rows per server-side cursor fetch and Parquet row group")
+    connect_timeout_seconds: int = Field(10, ge=1)
+    frequency: str | None = Field("daily", description="Declared update frequency, for freshness alerts")
+
+    @field_validator("tables", "hard_delete_tables", mode="before")
+    @classmethod
+    def _tables_from_text(cls, value: Any) -> Any:
+        # CIVICLAKE__POSTGRES__TABLES can only carry text: a comma-separated list.
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+
+RestAuth = Literal["none", "bearer", "basic"]
+
+
+class RestEndpointSettings(_Section):
+    """One paginated collection of a REST API, extracted incrementally; defaults fit ServiceNow's Table API
+    (and ``civiclake serve incidents-api``)."""
+
+    name: str = Field("incidents", description="Dataset name: bronze.rest__<name>__<resource>")
+    base_url: str | None = Field(None, description="API root, e.g. https://acme.service-now.com; else rest.base_url")
+    path: str = Field("/api/now/table/incident", description="Collection path under base_url")
+    resource: str | None = Field(None, description="Resource (table) name; default: the path's last segment")
+    records_field: str = Field("result", description="Member of each JSON answer holding the list of records")
+    pagination: Literal["offset", "link"] = Field(
+        "offset", description="offset: limit/offset pages keyed on the cursor; link: follow Link rel=next"
+    )
+    page_size: int = Field(1000, ge=1, le=10_000)
+    limit_param: str = "sysparm_limit"
+    offset_param: str = "sysparm_offset"
+    query_param: str = Field("sysparm_query", description="Parameter taking the encoded query (cursor filter, order)")
+    params: dict[str, str] = Field(default_factory=dict, description="Extra query parameters sent on every page")
+    cursor_field: str = Field("sys_updated_on", description="Field that grows when a record changes")
+    cursor_format: str = Field("%Y-%m-%d %H:%M:%S", description="strptime format of the cursor field's values")
+    key_field: str = Field("sys_id", description="Field identifying a record")
+    start: str | None = Field(None, description="Earliest cursor value extracted on a first run (cursor_format)")
+    frequency: str | None = Field("hourly", description="Declared update frequency, for freshness alerts")
+    auth: RestAuth | None = Field(None, description="none, bearer or basic; default: rest.auth")
+    token: SecretStr | None = Field(None, description="Bearer token; default: rest.token")
+    username: str | None = Field(None, description="Basic auth user; default: rest.username")
+    password: SecretStr | None = Field(None, description="Basic auth password; default: rest.password")
+
+
+class RestSettings(_Section):
+    """REST APIs; what endpoints leave unset comes from here, so one service needs only variables."""
+
+    base_url: str | None = Field(
+        None, description="Default API root; unset and no endpoints: `civiclake sync` without --source skips rest"
+    )
+    auth: RestAuth = "bearer"
+    token: SecretStr | None = Field(None, description="CIVICLAKE__REST__TOKEN or a secret file")
+    username: str | None = None
+    password: SecretStr | None = Field(None, description="CIVICLAKE__REST__PASSWORD or a secret file")
+    endpoints: tuple[RestEndpointSettings, ...] = Field(
+        (), description="Collections to sync; none listed but base_url set: the incidents table at base_url"
+    )
+
+    @field_validator("endpoints", mode="before")
+    @classmethod
+    def _endpoints_from_json(cls, value: Any) -> Any:
+        # CIVICLAKE__REST__ENDPOINTS can only carry text: a JSON list of endpoint mappings.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as error:
+                raise ValueError(f"expected a JSON list of endpoints ({{name, path, ...}}): {error}") from None
+        return value
+
+    def configured_endpoints(self) -> tuple[RestEndpointSettings, ...]:
+        """The endpoints to sync: those listed, else the default (incidents) one when base_url is set."""
+        if self.endpoints:
+            return self.endpoints
+        return (RestEndpointSettings(),) if self.base_url else ()
+
+
 class RegistrySettings(_Section):
     path: Path | None = Field(None, description="Dataset registry YAML; default: datasets.yaml if present")
 
@@ -78,6 +213,15 @@ class ReadingSettings(_Section):
     max_compression_ratio: float = 200.0
 
 
+class TransformSettings(_Section):
+    project_dir: Path | None = Field(
+        None, description="The dbt project; default: the dbt/ folder of the civiclake checkout, else ./dbt"
+    )
+    target: Literal["duckdb", "trino"] | None = Field(
+        None, description="dbt target; default: duckdb on the local profile, trino on the cluster profile"
+    )
+
+
 class Settings(_Section):
     profile: Literal["local", "cluster"] = "local"
     home: Path = Path(DEFAULT_HOME)
@@ -85,9 +229,13 @@ class Settings(_Section):
     catalog: CatalogSettings = CatalogSettings()
     http: HttpSettings = HttpSettings()
     datagouv: DatagouvSettings = DatagouvSettings()
+    files: FilesSettings = FilesSettings()
+    postgres: PostgresSettings = PostgresSettings()
+    rest: RestSettings = RestSettings()
     registry: RegistrySettings = RegistrySettings()
     metrics: MetricsSettings = MetricsSettings()
     reading: ReadingSettings = ReadingSettings()
+    transform: TransformSettings = TransformSettings()
 
     @property
     def catalog_uri(self) -> str:

@@ -1,22 +1,31 @@
-"""``civiclake demo``: the whole pipeline, offline, on the bundled data.gouv.fr mirror.
+"""``civiclake demo``: the whole pipeline, offline, on bundled and generated data, four sources.
 
-It starts the mirror on a free local port, points the data.gouv.fr connector at it (the same code that
-talks to www.data.gouv.fr), syncs the demo registry into the lake and bronze tables of the active
-profile, then shows the tables, a query and the freshness of every dataset. Running it again shows
-change detection at work: nothing is downloaded twice, no row is added twice.
+1. data.gouv.fr: the bundled mirror on a free local port, the same connector that talks to www.data.gouv.fr;
+2. ShopStream: a throwaway PostgreSQL cluster generated at scale 1 (skipped, with the reason, when the
+   PostgreSQL binaries are absent);
+3. Olist: a generated order history replayed as micro-batches into a landing folder;
+4. incidents: the ServiceNow-style demo API, then one simulated day of changes (an incremental sync);
+then ``civiclake transform`` builds silver and gold with dbt, and the tables, a gold query and the freshness
+of every dataset are shown. Running it again shows change detection at work: nothing is downloaded twice,
+no row is added twice.
 """
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
 from civiclake.catalog_views import dataset_statuses, list_tables
 from civiclake.cli.render import query_output, status_table, tables_table
-from civiclake.commands import run_sync
+from civiclake.commands import connectors_for, run_sync
 from civiclake.config import Settings
+from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
+from civiclake.demo.olist.landing import build_demo_landing
+from civiclake.demo.postgres import PostgresUnavailableError, shopstream_database
+from civiclake.pipeline import SyncReport
 from civiclake.registry import load_registry
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
@@ -24,41 +33,91 @@ from civiclake.warehouse.duck import connect
 from civiclake.warehouse.state import SyncState
 
 DEMO_REGISTRY = Path(__file__).with_name("datasets.yaml")
-EXAMPLE_QUERY = """
-SELECT g.departemen AS departement,
-       count(*) AS stations,
-       sum(f.total_voyageurs_2022) AS travellers_2022
-FROM bronze.datagouv__gares__liste_des_gares AS g
-JOIN bronze.datagouv__frequentation_gares__frequentation_en_gares_2015_2022 AS f
-  ON f.code_uic = g.code_uic
-GROUP BY g.departemen
-ORDER BY travellers_2022 DESC NULLS LAST
-LIMIT 5
-"""
+DEMO_INCIDENTS = 500
+EXAMPLE_QUERIES = {
+    "departments with the most rail travellers in 2022 (bronze, data.gouv.fr)": """
+        SELECT g.departemen AS departement, count(*) AS stations, sum(f.total_voyageurs_2022) AS travellers_2022
+        FROM bronze.datagouv__gares__liste_des_gares AS g
+        JOIN bronze.datagouv__frequentation_gares__frequentation_en_gares_2015_2022 AS f ON f.code_uic = g.code_uic
+        GROUP BY g.departemen ORDER BY travellers_2022 DESC NULLS LAST LIMIT 5""",
+    "Olist: the five busiest days (gold)": """
+        SELECT order_date, total_orders, total_revenue, avg_order_value
+        FROM gold.gold_daily_sales ORDER BY total_orders DESC, order_date LIMIT 5""",
+}
 
 
 def run_demo(settings: Settings, console: Console) -> int:
-    console.rule("civiclake demo: data.gouv.fr (bundled mirror) -> raw lake -> Iceberg bronze")
+    reports: list[SyncReport] = []
+
+    console.rule("1/5 data.gouv.fr (bundled mirror) -> raw lake -> Iceberg bronze")
     with MirrorServer() as mirror:
         console.print(f"mirror of the data.gouv.fr catalogue serving on {mirror.api_url}")
         demo_settings = settings.with_overrides(datagouv={"api_url": mirror.api_url})
         selection = DatagouvSelection.from_registry(load_registry(DEMO_REGISTRY).datagouv)
         connector = DatagouvConnector(demo_settings.datagouv, demo_settings.http, selection)
-        report = run_sync(demo_settings, [connector], console)
+        reports.append(run_sync(demo_settings, [connector], console))
 
-    catalog = open_catalog(demo_settings)
+    console.rule("2/5 ShopStream (PostgreSQL, generated at scale 1) -> incremental extraction -> bronze")
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="civiclake-shopstream-") as database_dir,
+            shopstream_database(Path(database_dir)) as postgres,
+        ):
+            console.print(f"ShopStream database on {postgres['host']}:{postgres['port']}/{postgres['database']}")
+            reports.append(_sync_source(demo_settings.with_overrides(postgres=postgres), "postgres", console))
+    except PostgresUnavailableError as error:
+        console.print(f"[yellow]ShopStream skipped: {error}[/]")
+
+    console.rule("3/5 Olist (generated, replayed as micro-batches with late and duplicate records) -> bronze")
+    landing = demo_settings.home / "landing"
+    replayed = build_demo_landing(landing)
+    if replayed is not None:
+        console.print(f"replayed Olist into {landing}")
+    files_settings = demo_settings.with_overrides(files={"landing": str(landing)})
+    reports.append(_sync_source(files_settings, "files", console))
+
+    console.rule("4/5 incidents (ServiceNow-style API) -> cursor on sys_updated_on -> bronze")
+    with IncidentsServer(incidents=DEMO_INCIDENTS) as api:
+        rest_settings = files_settings.with_overrides(**api.settings_overrides())
+        reports.append(_sync_source(rest_settings, "rest", console))
+        api.advance(24)
+        console.print("one day later at the incidents service: only what changed is loaded")
+        reports.append(_sync_source(rest_settings, "rest", console))
+
+    console.rule("5/5 dbt: silver and gold on DuckDB, published as Iceberg tables")
+    transform_code = _transform(demo_settings, console)
+
+    _show(demo_settings, console)
+    worst = max([report.exit_code for report in reports] + [transform_code])
+    return worst
+
+
+def _sync_source(settings: Settings, source: str, console: Console) -> SyncReport:
+    return run_sync(settings, connectors_for(settings, [source], []), console)
+
+
+def _transform(settings: Settings, console: Console) -> int:
+    from civiclake.transform.runner import run_transform
+
+    report = run_transform(settings, console)
+    console.print(f"dbt build: {report.seconds:.1f} s, {len(report.published)} tables published")
+    return report.exit_code
+
+
+def _show(settings: Settings, console: Console) -> None:
+    catalog = open_catalog(settings)
     console.print(tables_table(list_tables(catalog)))
-    console.rule("departments with the most rail travellers in 2022 (civiclake sql)")
-    connection = connect(demo_settings, catalog)
-    result = connection.execute(EXAMPLE_QUERY)
-    console.print(query_output([c[0] for c in result.description or []], result.fetchall(), "table"))
-    state = SyncState(demo_settings.catalog_uri)
+    connection = connect(settings, catalog)
+    for title, sql in EXAMPLE_QUERIES.items():
+        console.rule(title)
+        result = connection.execute(sql)
+        console.print(query_output([c[0] for c in result.description or []], result.fetchall(), "table"))
+    state = SyncState(settings.catalog_uri)
     try:
         console.print(status_table(dataset_statuses(catalog, state)))
     finally:
         state.close()
     console.print(
-        f"lakehouse in {demo_settings.home.resolve()}: try `civiclake tables`, `civiclake status`, "
-        '`civiclake sql "SELECT count(*) FROM meta.ingestions"`'
+        f"lakehouse in {settings.home.resolve()}: try `civiclake tables`, `civiclake status`, "
+        '`civiclake sql "SELECT * FROM gold.gold_daily_sales LIMIT 5"`'
     )
-    return report.exit_code

@@ -14,6 +14,9 @@ from civiclake.formats.model import ORIGINAL_NAME_KEY, DetectedFormat, TabularPa
 from civiclake.naming import normalise_column_names
 
 _BATCH_ROWS = 64 * 1024
+# Change-data columns civiclake's own database connectors write keep their leading underscore, like the lineage
+# columns: `_deleted` marks the tombstone rows of hard deletes (sources/postgres).
+KEPT_COLUMN_NAMES = frozenset({"_deleted"})
 
 
 class ParquetPart(TabularPart):
@@ -31,7 +34,10 @@ class ParquetPart(TabularPart):
     def schema(self) -> pa.Schema:
         with self._open() as parquet_file:
             written = parquet_file.schema_arrow
-        names = normalise_column_names(written.names)
+        names = [
+            original if original in KEPT_COLUMN_NAMES else name
+            for original, name in zip(written.names, normalise_column_names(written.names), strict=True)
+        ]
         fields = [
             field.with_name(name).with_metadata({**(field.metadata or {}), ORIGINAL_NAME_KEY: field.name.encode()})
             for field, name in zip(written, names, strict=True)

@@ -7,4 +7,4 @@ to a local file. What happens next — raw zone, format detection, bronze loadin
 """
 
 # The source families ``civiclake sync --source`` knows, in the order a full sync runs them.
-SOURCES = ("datagouv",)
+SOURCES = ("datagouv", "postgres", "files", "rest")
