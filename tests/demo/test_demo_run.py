@@ -1,4 +1,4 @@
-"""`civiclake demo` end to end, in process: mirror, sync, tables, the example query, status; then again."""
+"""`civiclake demo` end to end, in process: four sources into bronze, dbt into silver and gold; then again."""
 
 from __future__ import annotations
 
@@ -15,20 +15,45 @@ from civiclake.warehouse.duck import connect
 
 pytestmark = pytest.mark.integration
 
+GOLD_BY_DOMAIN = {
+    "open data": ["gold.fct_station_ridership", "gold.dim_station", "gold.mart_dataset_sync_status"],
+    "ShopStream": ["gold.mart_sales_overview", "gold.dim_customers", "gold.fct_order_items"],
+    "Olist": ["gold.gold_daily_sales", "gold.gold_customer_rfm", "gold.gold_delivery_performance"],
+    "incidents": ["gold.fct_incidents", "gold.mart_incident_resolution_24h"],
+}
+ROW_COUNTS = """
+SELECT source, sum(rows) FROM meta.ingestions WHERE status = 'loaded' GROUP BY source ORDER BY source
+"""
 
-def test_the_demo_loads_everything_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
-    settings = load_settings(environ={"CIVICLAKE_HOME": str(tmp_path / "home")})
+
+def _gold_counts(settings_home: Path) -> dict[str, int]:
+    settings = load_settings(environ={"CIVICLAKE_HOME": str(settings_home)})
+    connection = connect(settings, open_catalog(settings))
+    return {
+        table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        for tables in GOLD_BY_DOMAIN.values()
+        for table in tables
+    }
+
+
+def test_the_demo_loads_four_sources_builds_gold_and_a_second_run_adds_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    settings = load_settings(environ={"CIVICLAKE_HOME": str(home)})
     output = io.StringIO()
-    assert run_demo(settings, Console(file=output, width=200)) == 0
+    assert run_demo(settings, Console(file=output, width=200)) == 0, output.getvalue()[-3000:]
     first = output.getvalue()
-    assert "ILE-DE-FRANCE" in first or "PARIS" in first  # the example query ran and found Paris stations
-    assert "failed" not in first
+    assert "PARIS" in first  # the bronze example query found Paris stations
+    assert "ShopStream skipped" not in first  # make test installs PostgreSQL: the demo must use it
 
     connection = connect(settings, open_catalog(settings))
-    total = connection.execute("SELECT sum(rows) FROM meta.ingestions WHERE status = 'loaded'").fetchone()
+    loaded = dict(connection.execute(ROW_COUNTS).fetchall())
+    assert set(loaded) == {"datagouv", "postgres", "files", "rest"}
+    assert all(rows > 0 for rows in loaded.values()), loaded
+    gold = _gold_counts(home)
+    assert all(count > 0 for count in gold.values()), gold
 
     output = io.StringIO()
-    assert run_demo(settings, Console(file=output, width=200)) == 0
-    assert "loaded" not in output.getvalue().split("Sync")[1].split("Iceberg tables")[0]
+    assert run_demo(settings, Console(file=output, width=200)) == 0, output.getvalue()[-3000:]
     connection = connect(settings, open_catalog(settings))
-    assert connection.execute("SELECT sum(rows) FROM meta.ingestions WHERE status = 'loaded'").fetchone() == total
+    assert dict(connection.execute(ROW_COUNTS).fetchall()) == loaded
+    assert _gold_counts(home) == gold
