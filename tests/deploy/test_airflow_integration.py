@@ -59,6 +59,8 @@ def test_launcher_role_grants_only_what_kubernetes_pod_operator_uses() -> None:
         ("pods", "patch"),
         ("pods", "delete"),
         ("pods/log", "get"),
+        ("pods/exec", "create"),  # do_xcom_push: the operator reads the summary from the xcom sidecar
+        ("pods/exec", "get"),
         ("events", "list"),
     }
     binding = one(objects, "RoleBinding", f"{RELEASE}-pipeline-launcher")
