@@ -4,9 +4,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Airflow lives in its own virtualenv: its pins never meet civiclake's (dags/requirements-airflow.txt).
+AIRFLOW_VENV ?= .venv-airflow
+AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps demo test test-unit lint format bench clean
+.PHONY: help install airflow-venv system-deps demo test test-unit lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -14,10 +17,18 @@ help: ## List the targets
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,transform]"
 	touch $@
 
 install: $(INSTALLED) ## Create .venv and install civiclake with its development tools
+
+$(AIRFLOW_INSTALLED): dags/requirements-airflow.txt dags/constraints-airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r dags/requirements-airflow.txt -c dags/constraints-airflow.txt
+	touch $@
+
+airflow-venv: $(AIRFLOW_INSTALLED) ## Create .venv-airflow (Airflow 3 + Kubernetes provider) for the DAGs and their tests
 
 system-deps: ## Install the servers the integration tests start (PostgreSQL, Ceph radosgw, Prometheus)
 	bash scripts/install-system-deps.sh
@@ -25,23 +36,35 @@ system-deps: ## Install the servers the integration tests start (PostgreSQL, Cep
 demo: $(INSTALLED) ## Run the whole pipeline offline on the bundled data.gouv.fr mirror
 	$(BIN)/civiclake demo
 
-test: $(INSTALLED) system-deps ## Run every test, unit and integration (starts real servers)
+test: $(INSTALLED) $(AIRFLOW_INSTALLED) system-deps ## Run every test, unit and integration (starts real servers)
 	$(BIN)/pytest
 
-test-unit: $(INSTALLED) ## Only the tests that start no server
+test-unit: $(INSTALLED) $(AIRFLOW_INSTALLED) ## Only the tests that start no server
 	$(BIN)/pytest -m "not integration"
 
-lint: $(INSTALLED) ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: $(INSTALLED) $(AIRFLOW_INSTALLED) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check src tests benchmarks dags
+	$(BIN)/ruff format --check src tests benchmarks dags
 	$(BIN)/mypy src
+	cd dags && ../$(BIN)/mypy --python-executable ../$(AIRFLOW_VENV)/bin/python --disable-error-code import-untyped .
 
 format: $(INSTALLED) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks dags
+	$(BIN)/ruff format src tests benchmarks dags
 
-bench: $(INSTALLED) ## Measure civiclake sync against a plain CSV->Parquet baseline; writes docs/performance.md
-	$(BIN)/python -m benchmarks.sync_throughput
+# The benchmark's contenders (pandas, dlt...) in their own virtualenv: their pins never meet civiclake's.
+BENCH_VENV ?= .venv-bench
+BENCH_INSTALLED := $(BENCH_VENV)/.installed
+BENCH_ARGS ?=
+
+$(BENCH_INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet ".[bench]"
+	touch $@
+
+bench: $(INSTALLED) $(BENCH_INSTALLED) ## civiclake sync vs DuckDB, polars, pyarrow, pandas, dlt on a 1 GiB CSV; writes docs/performance.md
+	$(BIN)/python -m benchmarks.sync_throughput --contenders-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv, the local lakehouse and caches
-	rm -rf $(VENV) .civiclake .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) $(BENCH_VENV) .civiclake .pytest_cache .ruff_cache .mypy_cache

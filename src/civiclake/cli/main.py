@@ -9,6 +9,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -59,6 +60,12 @@ def cli(context: click.Context) -> None:
 @click.option("--organization", help="Datasets of this organisation (id or slug).")
 @click.option("--tag", "tags", multiple=True, help="Datasets with this tag (repeatable: all must match).")
 @click.option("--full-refresh", is_flag=True, help="Download again even what has not changed at the source.")
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CIVICLAKE_SUMMARY_JSON",
+    help="Also write a JSON summary (status, rows, tables, errors) there; Airflow reads it as the task's XCom.",
+)
 @click.pass_context
 @_handles_configuration_errors
 def sync(
@@ -69,13 +76,16 @@ def sync(
     organization: str | None,
     tags: tuple[str, ...],
     full_refresh: bool,
+    summary_json: Path | None,
 ) -> None:
     """Sync registered sources (or the datasets named here) into the raw lake and bronze tables."""
+    from civiclake.cli.reports import sync_summary, write_summary
     from civiclake.commands import connectors_for, run_sync
 
     settings = _settings(context)
     connectors = connectors_for(settings, list(sources), list(datasets), query, organization, list(tags))
     report = run_sync(settings, connectors, console, full_refresh=full_refresh)
+    write_summary(summary_json, sync_summary(report))
     sys.exit(report.exit_code)
 
 
@@ -202,6 +212,215 @@ def metrics(context: click.Context, port: int, address: str) -> None:
         server.shutdown()
 
 
+# --- Iceberg upkeep (the lake_maintenance DAG) ------------------------------------------------------------------
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--table", "tables", multiple=True, metavar="NS.NAME", help="Only these tables (default: every one).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "pyiceberg", "trino"]),
+    default="auto",
+    show_default=True,
+    help="auto: pyiceberg on the local profile, Trino's procedures on the cluster profile.",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.option(
+    "--summary-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CIVICLAKE_SUMMARY_JSON",
+    help="Also write a JSON summary there (Airflow reads it as the task's XCom).",
+)
+@click.pass_context
+def maintain(
+    context: click.Context, tables: tuple[str, ...], engine: str, dry_run: bool, summary_json: Path | None
+) -> None:
+    """Iceberg upkeep: compact small files, expire old snapshots, remove orphan files (all three without a
+    subcommand)."""
+    context.obj["maintain"] = {"tables": tables, "engine": engine, "dry_run": dry_run, "summary_json": summary_json}
+    if context.invoked_subcommand is None:
+        codes = [context.invoke(command) for command in (maintain_compact, maintain_expire, maintain_orphans)]
+        sys.exit(max(codes))
+
+
+def _maintain(context: click.Context, action: str, **options: Any) -> int:
+    from civiclake.cli.reports import maintenance_table, write_summary
+    from civiclake.warehouse.catalog import open_catalog
+    from civiclake.warehouse.maintenance import run_maintenance_command
+
+    group = context.obj["maintain"]
+    settings = _settings(context)
+    report = run_maintenance_command(
+        settings,
+        open_catalog(settings),
+        action,
+        tables=list(group["tables"]),
+        engine=group["engine"],
+        dry_run=group["dry_run"],
+        **options,
+    )
+    console.print(maintenance_table(report))
+    write_summary(group["summary_json"], report.summary())
+    return report.exit_code
+
+
+@maintain.command("compact")
+@click.option("--small-file-mb", default=32, show_default=True, help="Files smaller than this are compacted.")
+@click.option("--target-file-mb", default=128, show_default=True, help="Size of the files compaction writes.")
+@click.option("--min-files", default=5, show_default=True, help="Partitions with fewer small files are left alone.")
+@click.pass_context
+@_handles_configuration_errors
+def maintain_compact(
+    context: click.Context, small_file_mb: int = 32, target_file_mb: int = 128, min_files: int = 5
+) -> int:
+    """Rewrite the small files of each partition into larger ones (rows unchanged)."""
+    code = _maintain(
+        context,
+        "compact",
+        small_file_bytes=small_file_mb * 1024 * 1024,
+        target_file_bytes=target_file_mb * 1024 * 1024,
+        min_input_files=min_files,
+    )
+    return _exit_or_return(context, code)
+
+
+@maintain.command("expire-snapshots")
+@click.option("--older-than-days", default=7, show_default=True, help="Snapshots older than this are expired.")
+@click.option("--retain-last", default=5, show_default=True, help="The newest snapshots always kept.")
+@click.pass_context
+@_handles_configuration_errors
+def maintain_expire(context: click.Context, older_than_days: int = 7, retain_last: int = 5) -> int:
+    """Forget old snapshots (their files become orphans, removed by remove-orphans)."""
+    from datetime import timedelta
+
+    code = _maintain(
+        context, "expire-snapshots", snapshot_older_than=timedelta(days=older_than_days), retain_last=retain_last
+    )
+    return _exit_or_return(context, code)
+
+
+@maintain.command("remove-orphans")
+@click.option("--older-than-hours", default=168, show_default=True, help="Younger unreferenced files are kept.")
+@click.pass_context
+@_handles_configuration_errors
+def maintain_orphans(context: click.Context, older_than_hours: int = 168) -> int:
+    """Delete files under a table's location that no snapshot or metadata file references any more."""
+    from datetime import timedelta
+
+    code = _maintain(context, "remove-orphans", orphan_older_than=timedelta(hours=older_than_hours))
+    return _exit_or_return(context, code)
+
+
+def _exit_or_return(context: click.Context, code: int) -> int:
+    # Run as a subcommand: exit with the code. Invoked by `civiclake maintain` itself: give it back.
+    if context.parent is not None and context.parent.invoked_subcommand is not None:
+        sys.exit(code)
+    return code
+
+
+@cli.command("source-freshness")
+@click.pass_context
+@_handles_configuration_errors
+def source_freshness(context: click.Context) -> None:
+    """dbt source freshness on the active profile: are the bronze tables dbt reads recent enough? (The first step
+    of the warehouse_build DAG; exit 1 when a source is past its error threshold.)"""
+    from civiclake.transform.duckdb_database import prepare_duckdb_database
+    from civiclake.transform.project import DbtProject
+    from civiclake.transform.runner import missing_sources
+    from civiclake.warehouse.catalog import open_catalog
+
+    settings = _settings(context)
+    catalog = open_catalog(settings)
+    project = DbtProject.from_settings(settings)
+    if project.target == "duckdb":
+        prepare_duckdb_database(catalog, project.duckdb_path, project.extensions_dir)
+    echo = lambda line: console.out(line, highlight=False)  # noqa: E731
+    if project.run(["parse"], on_line=echo) != 0:
+        sys.exit(EXIT_USAGE)
+    # Sources not synced into this lakehouse have no table to be fresh or stale: `transform` skips them too.
+    missing = missing_sources(project.manifest(), catalog)
+    exclusions = ["--exclude", *(f"source:{name}" for name in missing)] if missing else []
+    exit_code = project.run(["source", "freshness", *exclusions], on_line=echo)
+    sys.exit(EXIT_OK if exit_code == 0 else EXIT_PARTIAL if exit_code == 1 else EXIT_USAGE)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("dbt_arguments", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+@_handles_configuration_errors
+def transform(context: click.Context, dbt_arguments: tuple[str, ...]) -> None:
+    """dbt build on the active profile: silver and gold. Arguments after -- go to dbt (-- --select dim_station+).
+
+    Locally, dbt runs on DuckDB over the bronze Iceberg tables and every silver and gold table is then
+    published to Iceberg; on the cluster profile dbt runs on Trino.
+    """
+    from civiclake.transform.project import TransformError
+    from civiclake.transform.runner import run_transform
+
+    try:
+        report = run_transform(_settings(context), console, list(dbt_arguments))
+    except TransformError as error:
+        errors.print(f"[bold red]transform failed:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    console.print(
+        f"dbt build on {report.target}: "
+        + ", ".join(f"{count} {kind} {status}" for (kind, status), count in sorted(report.counts.items()))
+        + f" in {report.seconds:.1f} s ("
+        + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.phases.items())
+        + ")"
+    )
+    sys.exit(report.exit_code)
+
+
+@cli.group("dbt")
+def dbt_group() -> None:
+    """The dbt project: generated staging models, the Trino check."""
+
+
+@dbt_group.command("generate")
+@click.option("--prune", is_flag=True, help="Also remove generated models whose bronze table no longer exists.")
+@click.pass_context
+@_handles_configuration_errors
+def dbt_generate(context: click.Context, prune: bool) -> None:
+    """Write a typed staging view (stg_datagouv__*) for every data.gouv.fr bronze table not staged by hand."""
+    from civiclake.transform.project import DbtProject
+    from civiclake.transform.staging import generate_datagouv_staging, model_names
+    from civiclake.warehouse.catalog import open_catalog
+    from civiclake.warehouse.duck import connect
+
+    settings = _settings(context)
+    project = DbtProject.from_settings(settings)
+    catalog = open_catalog(settings)
+    report = generate_datagouv_staging(catalog, project.project_dir, connect(settings, catalog), prune=prune)
+    console.print(
+        f"{len(list(model_names(report)))} generated staging models in {project.generated_staging_dir}: "
+        f"{len(report.written)} files written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
+    )
+    for name in report.written + report.removed:
+        console.print(f"  {'removed' if name in report.removed else 'written'} {name}")
+
+
+@dbt_group.command("check-trino")
+@click.pass_context
+@_handles_configuration_errors
+def dbt_check_trino(context: click.Context) -> None:
+    """Without a Trino server: render every model with dbt-trino and parse the SQL as Trino's dialect."""
+    from civiclake.transform.project import DbtProject, TransformError
+    from civiclake.transform.trino_check import check_trino_sql
+
+    settings = _settings(context)
+    project = DbtProject.from_settings(settings.with_overrides(transform={"target": "trino"}))
+    try:
+        report = check_trino_sql(project)
+    except TransformError as error:
+        errors.print(f"[bold red]Trino check failed:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    for problem in report.problems:
+        errors.print(f"[red]{problem}[/]")
+    console.print(f"{report.parsed} compiled statements parse as Trino SQL, {len(report.problems)} do not")
+    sys.exit(EXIT_PARTIAL if report.problems else EXIT_OK)
+
+
 @cli.group()
 def generate() -> None:
     """Fill a source with seeded, realistic data (the same seed gives the same data)."""
@@ -215,6 +434,147 @@ def replay() -> None:
 @cli.group()
 def serve() -> None:
     """Serve a demo source on localhost (Ctrl-C stops)."""
+
+
+@serve.command("incidents-api")
+@click.option("--port", default=8766, show_default=True)
+@click.option("--seed", default=42, show_default=True, help="The same seed serves the same incidents.")
+@click.option("--incidents", default=500, show_default=True, help="Incidents in the table at start.")
+@click.option("--rate-limit", type=float, default=None, help="Table requests a second; more get HTTP 429.")
+def serve_incidents_api(port: int, seed: int, incidents: int, rate_limit: float | None) -> None:
+    """A ServiceNow-style incidents API (Table API, bearer auth) for `civiclake sync --source rest`."""
+    import time
+
+    from civiclake.demo.incidents import IncidentsServer
+
+    with IncidentsServer(port=port, seed=seed, incidents=incidents, rate_limit=rate_limit) as api:
+        exports = " ".join(f"{name}={value}" for name, value in api.environment().items())
+        console.print(f"incidents API on {api.table_url} ({api.total} incidents, clock {api.clock})", soft_wrap=True)
+        console.print(f"export {exports}", soft_wrap=True)
+        console.print(f"move its clock: curl -X POST '{api.base_url}/_admin/advance?hours=24'  (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+# --- Olist: the generator and the micro-batch replay that feed the `files` source -------------------------
+
+
+@generate.command("olist")
+@click.option("--orders", type=click.IntRange(min=1), required=True, help="How many orders to generate.")
+@click.option(
+    "--to", "directory", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
+)
+@click.option("--seed", type=int, default=2018, show_default=True, help="The same seed gives the same bytes.")
+@_handles_configuration_errors
+def generate_olist_files(orders: int, directory: Path, seed: int) -> None:
+    """Olist-shaped CSVs (the nine files, real headers and quirks) whose every foreign key resolves."""
+    from civiclake.demo.olist.generate import generate_olist
+
+    report = generate_olist(directory, orders, seed=seed)
+    for entity, rows in report.rows.items():
+        console.print(f"{rows:>10,}  {entity}")
+    console.print(f"written to {directory}")
+
+
+@replay.command("olist")
+@click.option(
+    "--from", "source", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+    help="Folder holding Olist CSVs (real or generated).",
+)  # fmt: skip
+@click.option(
+    "--to", "landing", type=click.Path(file_okay=False, path_type=Path), required=True,
+    help="Landing folder: batches go to LANDING/batch=0001/...",
+)  # fmt: skip
+@click.option("--batches", type=click.IntRange(min=1), required=True, help="How many time-ordered micro-batches.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--late", type=click.FloatRange(0, 0.5), default=0.05, show_default=True, help="Share re-emitted late.")
+@click.option(
+    "--duplicates", type=click.FloatRange(0, 0.5), default=0.02, show_default=True, help="Share duplicated exactly."
+)
+@_handles_configuration_errors
+def replay_olist_files(source: Path, landing: Path, batches: int, seed: int, late: float, duplicates: float) -> None:
+    """Split Olist CSVs into time-ordered micro-batches with late (older-state) and duplicate records."""
+    from civiclake.demo.olist.replay import replay_olist
+    from civiclake.errors import FormatError
+
+    try:
+        report = replay_olist(source, landing, batches, seed=seed, late=late, duplicates=duplicates)
+    except FormatError as error:
+        errors.print(f"[bold red]error:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    for entity, per_batch in report.rows.items():
+        console.print(
+            f"{entity:>34}  {report.originals[entity]:>9,} records  +{report.late[entity]:,} late"
+            f"  +{report.duplicates[entity]:,} duplicates  rows per batch {per_batch}"
+        )
+    for name in report.ignored:
+        console.print(f"[yellow]ignored[/] {name}: not an Olist file")
+    console.print(f"{batches} batches in {landing}")
+
+
+# --- ShopStream: the OLTP database behind the `postgres` source ---------------------------------------------
+
+
+@generate.command("shopstream")
+@click.option("--dsn", required=True, help="libpq DSN or postgresql:// URL of the database to fill (never printed).")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="1 = 1,000 users, 200 products, 5,000 orders, 15,000 events, 800 CRM contacts.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="The same seed and scale give the same bytes.")
+@click.option("--schema", default="public", show_default=True, help="PostgreSQL schema to create the tables in.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="End of the ~18 months of history, UTC (default 2026-11-01: fixed, so runs are reproducible).",
+)
+@click.option("--changes", is_flag=True, help="Apply the next day of changes to an already generated database.")
+@click.option("--replace", is_flag=True, help="Empty the ShopStream tables first if they hold rows.")
+def generate_shopstream_database(
+    dsn: str, scale: float, seed: int, schema: str, as_of: Any, changes: bool, replace: bool
+) -> None:
+    """Create the ShopStream schema (users, products, orders, order_items, events, crm_contacts) and fill it."""
+    import time
+    from datetime import UTC
+
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    from civiclake.errors import CivicLakeError
+    from civiclake.sources.postgres.shopstream import DEFAULT_AS_OF, apply_day_of_changes, generate_shopstream
+
+    try:
+        parts = parse_dsn(dsn)
+    except psycopg2.ProgrammingError:
+        raise click.BadParameter("not a libpq DSN or postgresql:// URL", param_hint="--dsn") from None
+    where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', parts.get('user', ''))}"
+    started = time.monotonic()
+    try:
+        connection = psycopg2.connect(dsn, application_name="civiclake-generate")
+    except psycopg2.Error as error:
+        raise click.ClickException(f"cannot connect to PostgreSQL at {where}: {' '.join(str(error).split())}") from None
+    try:
+        if changes:
+            day = apply_day_of_changes(connection, seed=seed, schema=schema)
+            console.print(f"ShopStream {where}: applied the day of changes {day.summary()}")
+        else:
+            end = as_of.replace(tzinfo=UTC) if as_of else DEFAULT_AS_OF
+            counts = generate_shopstream(connection, scale=scale, seed=seed, as_of=end, schema=schema, replace=replace)
+            rows = ", ".join(f"{table} {count:,}" for table, count in counts.items())
+            console.print(f"ShopStream {where} (scale {scale:g}, seed {seed}): {rows}")
+    except (CivicLakeError, psycopg2.Error) as error:
+        raise click.ClickException(f"ShopStream {where}: {' '.join(str(error).split())}") from None
+    finally:
+        connection.close()
+    console.print(f"done in {time.monotonic() - started:.1f} s")
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+{#- One row per customer id, the latest extraction winning. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['customer_id'],
+        incremental_strategy=civiclake.upsert_strategy(),
+        on_schema_change='append_new_columns'
+    )
+}}
+{%- set key_columns = ['customer_id'] -%}
+{%- set precedence = ['_extracted_at', '_row_number'] -%}
+
+with bronze_versions as (
+    select
+        staged.*
+    from {{ ref('stg_olist__customers') }} as staged
+    {%- if is_incremental() %}
+    where {{ civiclake.ingested_since_last_run() }}
+    {%- endif %}
+),
+
+latest as (
+    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
+),
+
+changed as (
+    {%- if is_incremental() %}
+    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
+    {%- else %}
+    select * from latest
+    {%- endif %}
+),
+
+final as (
+    select
+        customer_id,
+        customer_unique_id,
+        customer_zip_code_prefix,
+        customer_city,
+        customer_state,
+        _extracted_at,
+        _ingested_at,
+        _row_number,
+        _batch_id,
+        _raw_sha256
+    from changed
+)
+
+select * from final

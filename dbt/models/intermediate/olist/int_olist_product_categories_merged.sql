@@ -1,0 +1,46 @@
+{#- One row per product category with its English name, the latest extraction winning. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['product_category_name'],
+        incremental_strategy=civiclake.upsert_strategy(),
+        on_schema_change='append_new_columns'
+    )
+}}
+{%- set key_columns = ['product_category_name'] -%}
+{%- set precedence = ['_extracted_at', '_row_number'] -%}
+
+with bronze_versions as (
+    select
+        staged.*
+    from {{ ref('stg_olist__product_category_translations') }} as staged
+    {%- if is_incremental() %}
+    where {{ civiclake.ingested_since_last_run() }}
+    {%- endif %}
+),
+
+latest as (
+    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
+),
+
+changed as (
+    {%- if is_incremental() %}
+    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
+    {%- else %}
+    select * from latest
+    {%- endif %}
+),
+
+final as (
+    select
+        product_category_name,
+        product_category_name_english,
+        _extracted_at,
+        _ingested_at,
+        _row_number,
+        _batch_id,
+        _raw_sha256
+    from changed
+)
+
+select * from final

@@ -1,0 +1,54 @@
+{#- One row per CRM contact: its latest version. A tombstone (the row was deleted at the source) is kept as
+    the latest version, flagged is_deleted: a late copy of an older version can then never bring the row back.
+    Consumers read `where not is_deleted`. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['crm_contact_id'],
+        incremental_strategy=civiclake.upsert_strategy(),
+        on_schema_change='append_new_columns'
+    )
+}}
+{%- set key_columns = ['crm_contact_id'] -%}
+{%- set precedence = ['updated_at', '_extracted_at', '_row_number'] -%}
+
+with bronze_versions as (
+    select * from {{ ref('stg_shopstream__crm_contacts') }}
+    {%- if is_incremental() %}
+    where {{ civiclake.ingested_since_last_run() }}
+    {%- endif %}
+),
+
+latest as (
+    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
+),
+
+changed as (
+    {%- if is_incremental() %}
+    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
+    {%- else %}
+    select * from latest
+    {%- endif %}
+),
+
+final as (
+    select
+        crm_contact_id,
+        user_id,
+        email,
+        company,
+        job_title,
+        lifecycle_stage,
+        owner_name,
+        created_at,
+        is_deleted,
+        updated_at,
+        _extracted_at,
+        _ingested_at,
+        _row_number,
+        _batch_id,
+        _raw_sha256
+    from changed
+)
+
+select * from final

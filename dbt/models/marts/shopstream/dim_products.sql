@@ -1,0 +1,26 @@
+with products as (
+    select * from {{ ref('int_shopstream_products_merged') }}
+    where not is_deleted
+),
+
+final as (
+    select
+        -- ids
+        product_id,
+        sku,
+        -- attributes
+        product_name,
+        category,
+        brand,
+        is_active,
+        -- numerics
+        unit_price,
+        unit_cost,
+        cast(unit_price - unit_cost as decimal(18, 2)) as unit_margin,
+        case when unit_price > 0 then cast((unit_price - unit_cost) / unit_price as double) end as margin_rate,
+        -- timestamps
+        created_at
+    from products
+)
+
+select * from final
