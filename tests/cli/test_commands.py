@@ -88,3 +88,20 @@ def test_exit_code_2_on_bad_configuration_or_sql(environment: dict[str, str], mo
     assert code == 2 and "no_such_table" in output
     code, _ = run("sync", "--source", "nowhere")
     assert code == 2
+
+
+def test_run_syncs_every_configured_source_then_builds_gold(environment: dict[str, str]) -> None:
+    code, output = run("run")
+    assert code == 0, output
+    assert "Liste des gares" in output
+    code, output = run("sql", "SELECT count(*) AS n FROM gold.dim_commune", "--format", "json")
+    assert code == 0 and json.loads(output)[0]["n"] > 30000, output
+    # Models of sources this lakehouse never synced are skipped, not failed.
+    code, output = run(
+        "sql",
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'gold' "
+        "AND table_name = 'gold_daily_sales'",
+        "--format",
+        "json",
+    )
+    assert json.loads(output) == [{"n": 0}]

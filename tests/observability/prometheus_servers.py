@@ -110,7 +110,8 @@ def running_prometheus(base_dir: Path, rule_files: list[Path]) -> Iterator[Prome
         with logs["pushgateway"].open("wb") as log:
             processes.append(
                 subprocess.Popen(
-                    [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{pushgateway_port}"],
+                    # In memory only: Debian's build persists to one file shared by every Pushgateway on the machine.
+                    [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{pushgateway_port}", "--persistence.file="],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )

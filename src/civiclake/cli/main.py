@@ -372,6 +372,30 @@ def transform(context: click.Context, dbt_arguments: tuple[str, ...]) -> None:
     sys.exit(report.exit_code)
 
 
+@cli.command("run")
+@click.option("--full-refresh", is_flag=True, help="Download again even what has not changed at the source.")
+@click.pass_context
+@_handles_configuration_errors
+def run_all(context: click.Context, full_refresh: bool) -> None:
+    """The scheduled job: sync every configured source, then build and test silver and gold (dbt).
+
+    The transform runs even when some resources failed: what did load is modelled, and the exit code
+    (the worse of the two steps) says that something needs a look.
+    """
+    from civiclake.commands import connectors_for, run_sync
+    from civiclake.transform.project import TransformError
+    from civiclake.transform.runner import run_transform
+
+    settings = _settings(context)
+    report = run_sync(settings, connectors_for(settings, [], []), console, full_refresh=full_refresh)
+    try:
+        transform = run_transform(settings, console)
+    except TransformError as error:
+        errors.print(f"[bold red]transform failed:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    sys.exit(max(report.exit_code, transform.exit_code))
+
+
 @cli.group("dbt")
 def dbt_group() -> None:
     """The dbt project: generated staging models, the Trino check."""
