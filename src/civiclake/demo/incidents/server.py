@@ -31,12 +31,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 from civiclake.demo.incidents.store import DEFAULT_CLOCK, Advance, IncidentStore, Query, QueryError, Record
-from civiclake.demo.mirror.server import Fault, RequestRecord, Response, _Handler, _HttpServer
+from civiclake.demo.mirror.server import Fault, LocalService, RequestRecord, Response, ServiceHandler
 
 DEFAULT_PORT = 8766
 DEMO_TOKEN = "civiclake-demo-token"
@@ -191,7 +190,7 @@ def _project(record: Record, fields: list[str] | None) -> Record:
     return record if fields is None else {name: record[name] for name in fields if name in record}
 
 
-class _IncidentsHandler(_Handler):
+class _IncidentsHandler(ServiceHandler):
     server_version = "civiclake-incidents"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -199,15 +198,7 @@ class _IncidentsHandler(_Handler):
             sys.stderr.write(f"incidents {self.address_string()} - {format % args}\n")
 
 
-class _IncidentsHttpServer(_HttpServer):
-    def __init__(self, address: tuple[str, int], service: IncidentsServer) -> None:
-        # The mirror's server and handler only need what IncidentsServer offers under the same names
-        # (``api``, ``take_fault``, ``requests``, ``stopping``).
-        super().__init__(address, service)  # type: ignore[arg-type]
-        self.RequestHandlerClass = _IncidentsHandler
-
-
-class IncidentsServer:
+class IncidentsServer(LocalService):
     """The incidents service on 127.0.0.1, served from a daemon thread; use it as a context manager."""
 
     def __init__(
@@ -238,50 +229,16 @@ class IncidentsServer:
         self._extra_fields: list[_ExtraField] = []
         self._window_started = 0.0
         self._window_requests = 0
-        self._httpd: _IncidentsHttpServer | None = None
-        self._thread: threading.Thread | None = None
         self._api = IncidentsApi(self)
 
     # --- lifecycle ---
 
     def start(self) -> IncidentsServer:
-        if self._httpd is not None:
-            return self
-        self.stopping.clear()
-        self._httpd = _IncidentsHttpServer(("127.0.0.1", self.port), self)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="incidents-api", daemon=True
-        )
-        self._thread.start()
+        if self._httpd is None:
+            self._serve("incidents-api", _IncidentsHandler)
         return self
 
-    def stop(self) -> None:
-        if self._httpd is None:
-            return
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.close_connections()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join()
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> IncidentsServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
     # --- addresses and client settings ---
-
-    @property
-    def base_url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("the incidents service is not running: call start() or use it in a with block")
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def table_url(self) -> str:

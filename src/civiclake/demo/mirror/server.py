@@ -32,7 +32,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from civiclake.demo.mirror.store import SORT_KEYS, STATIC_HOST, WWW_HOST, Catalog, Json, StoredFile, fold
@@ -329,7 +329,9 @@ def _corrupt(chunks: Iterable[bytes], length: int) -> Iterator[bytes]:
         yield chunk
 
 
-class _Handler(BaseHTTPRequestHandler):
+class ServiceHandler(BaseHTTPRequestHandler):
+    """Answers through ``server.service`` (its api, faults and request log); shared by the demo services."""
+
     protocol_version = "HTTP/1.1"  # keep-alive, as a real client expects
     server_version = "civiclake-mirror"
     sys_version = ""
@@ -339,14 +341,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     timeout = 30  # an idle keep-alive connection gives its thread back after this
     disable_nagle_algorithm = True  # headers and body go in separate writes: do not wait for ACKs
-    server: _HttpServer
+    server: ServiceHttpServer
     body_bytes_sent = 0
 
     def answer(self) -> None:
         if self.command not in ("GET", "HEAD"):
             # the request body is not read: it must not be taken for the next request
             self.close_connection = True
-        mirror = self.server.mirror
+        mirror = self.server.service
         url = urlsplit(self.path)
         path = unquote(url.path)
         request_headers = {key.lower(): value for key, value in self.headers.items()}
@@ -370,7 +372,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = answer
 
     def normal_response(self, path: str, query: str, request_headers: dict[str, str]) -> Response:
-        api = self.server.mirror.api
+        api = self.server.service.api
         try:
             return api.respond(self.command, path, query, request_headers)
         except Exception:
@@ -427,15 +429,17 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"mirror {self.address_string()} - {format % args}\n")
 
 
-class _HttpServer(ThreadingHTTPServer):
+class ServiceHttpServer(ThreadingHTTPServer):
     """Tracks open connections and their threads so that stop() leaves nothing running."""
 
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], mirror: MirrorServer) -> None:
-        super().__init__(address, _Handler)
-        self.mirror = mirror
+    def __init__(
+        self, address: tuple[str, int], service: LocalService, handler: type[ServiceHandler] = ServiceHandler
+    ) -> None:
+        super().__init__(address, handler)
+        self.service = service
         self._connections_lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
@@ -471,40 +475,36 @@ class _HttpServer(ThreadingHTTPServer):
             logger.exception("mirror connection from %s failed", client_address)
 
 
-# --- The public object ----------------------------------------------------------------------------
+# --- The public objects ---------------------------------------------------------------------------
 
 
-class MirrorServer:
-    """The data.gouv.fr mirror on 127.0.0.1, served from a daemon thread; use it as a context manager."""
+class LocalService:
+    """A demo service on 127.0.0.1, served from a daemon thread; use it as a context manager.
 
-    def __init__(self, catalog_dir: Path | None = None, files_dir: Path | None = None, port: int = 0) -> None:
-        self.catalog = Catalog.load(catalog_dir or DEFAULT_CATALOG_DIR, files_dir or DEFAULT_FILES_DIR)
-        self.port = port
-        self.requests: list[RequestRecord] = []
-        self.stopping = threading.Event()
-        self._faults: dict[str, list[list[Any]]] = {}
-        self._faults_lock = threading.Lock()
-        self._httpd: _HttpServer | None = None
-        self._thread: threading.Thread | None = None
-        self._api: Api | None = None
+    Subclasses give ``api`` (with ``respond``), ``take_fault`` and ``requests``, and call ``_serve`` to start.
+    """
 
-    # --- lifecycle ---
+    port: int
+    requests: list[RequestRecord]
+    stopping: threading.Event
+    _httpd: ServiceHttpServer | None = None
+    _thread: threading.Thread | None = None
 
-    def start(self) -> MirrorServer:
-        if self._httpd is not None:
-            return self
+    @property
+    def api(self) -> Any:
+        raise NotImplementedError
+
+    def take_fault(self, path: str) -> Fault | None:
+        raise NotImplementedError
+
+    def _serve(self, thread_name: str, handler: type[ServiceHandler] = ServiceHandler) -> None:
         self.stopping.clear()
-        self._httpd = _HttpServer(("127.0.0.1", self.port), self)
+        self._httpd = ServiceHttpServer(("127.0.0.1", self.port), self, handler)
         self.port = self._httpd.server_address[1]
-        self._api = Api(self.catalog, self.base_url)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="datagouv-mirror",
-            daemon=True,
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=thread_name, daemon=True
         )
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         if self._httpd is None:
@@ -517,7 +517,10 @@ class MirrorServer:
             self._thread.join()
         self._httpd = self._thread = None
 
-    def __enter__(self) -> MirrorServer:
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -525,13 +528,34 @@ class MirrorServer:
     ) -> None:
         self.stop()
 
-    # --- addresses ---
-
     @property
     def base_url(self) -> str:
         if self._httpd is None:
-            raise RuntimeError("the mirror is not running: call start() or use it in a with block")
+            raise RuntimeError(f"{type(self).__name__} is not running: call start() or use it in a with block")
         return f"http://127.0.0.1:{self.port}"
+
+
+class MirrorServer(LocalService):
+    """The data.gouv.fr mirror on 127.0.0.1, served from a daemon thread; use it as a context manager."""
+
+    def __init__(self, catalog_dir: Path | None = None, files_dir: Path | None = None, port: int = 0) -> None:
+        self.catalog = Catalog.load(catalog_dir or DEFAULT_CATALOG_DIR, files_dir or DEFAULT_FILES_DIR)
+        self.port = port
+        self.requests: list[RequestRecord] = []
+        self.stopping = threading.Event()
+        self._faults: dict[str, list[list[Any]]] = {}
+        self._faults_lock = threading.Lock()
+        self._api: Api | None = None
+
+    # --- lifecycle ---
+
+    def start(self) -> MirrorServer:
+        if self._httpd is None:
+            self._serve("datagouv-mirror")
+            self._api = Api(self.catalog, self.base_url)
+        return self
+
+    # --- addresses ---
 
     @property
     def api_url(self) -> str:
