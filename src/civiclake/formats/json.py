@@ -99,7 +99,7 @@ def _json_errors_as_format_errors(items: Iterator) -> Iterator:
 def utf8_stream(source: ByteSource, encoding: str | None) -> Iterator[BinaryIO]:
     """The source as UTF-8 bytes without BOM, which is what the incremental parser reads."""
     with source.open() as raw:
-        if encoding in (None, "utf-8"):
+        if encoding is None or encoding == "utf-8":
             yield raw
         else:
             yield io.BufferedReader(_Utf8Transcoder(raw, encoding))
