@@ -1,36 +1,73 @@
-"""Delimited text (CSV, TXT, CSV.GZ, ZIP members): streamed with pyarrow.csv, typed in two passes.
+"""Delimited text (CSV, TXT, CSV.GZ, ZIP members): typed over every row, streamed in bounded memory.
 
-Pass 1 reads every cell as a string and lets ``TextColumnInference`` decide each column's type over all
-rows; pass 2 reads again and converts. The header is read by the same parser as the data (as the first
-row of the stream), so quoting in the header follows the same rules as in the rows.
+The reference reader streams with pyarrow.csv in two passes: pass 1 reads every cell as a string and lets
+``TextColumnInference`` decide each column's type over all rows; pass 2 reads again and converts
+(``batches()``). The header is read by the same parser as the data (as the first row of the stream), so
+quoting in the header follows the same rules as in the rows.
+
+Large files take a fast path with the same answers: pyarrow reads the first block (header, and a sample
+that rules out most types at once), then polars, on every core, checks the rules still open over every row
+in one pass, and ``lazy_frame()`` hands the typed rows to a multi-threaded Parquet writer. polars is
+stricter than pyarrow about quotes and does not know pyarrow's line rules (blank lines skipped, a lone CR
+ends a row, short rows refused), so the fast path checks the row structure and gives way to the reference
+reader whenever the two could disagree; the reference reader then loads the file or names its bad row.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv as stdlib_csv
 import io
+import re
+import shutil
+import tempfile
+import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from civiclake.errors import FormatError
-from civiclake.formats.inference import InferredType, TextColumnInference, convert_text_column
+from civiclake.formats.inference import InferredType, TextColumnInference, convert_text_column, polars_conversion
 from civiclake.formats.model import DetectedFormat, TabularPart, field_with_original_name
-from civiclake.formats.sources import ByteSource, first_undecodable_byte
+from civiclake.formats.sources import ByteSource, FileSource, GzipSource, ZipMemberSource, first_undecodable_byte
 from civiclake.naming import normalise_column_names
 
 if TYPE_CHECKING:
     import _csv
 
+    import polars as pl
+
+# polars is imported where the fast path uses it: a run with no large file to read (most re-syncs) does not
+# pay for its import.
+
 _BLOCK_BYTES = 4 * 1024 * 1024  # one record batch per block: bounded memory whatever the file size
 _TAIL_BYTES = 64 * 1024
 _FALLBACK_DELIMITER = "\x1f"  # ASCII unit separator: never in a one-column text file
 _UTF8_NAMES = {"utf-8", "utf-8-sig"}
+# Smaller files go through the reference reader alone: the fast path's fixed costs (a sample read, query
+# planning, threads) buy nothing there. Tests lower it to put small files through the fast path.
+FAST_PATH_MIN_BYTES = 32 * 1024 * 1024
+# polars reads UTF-8 only; cp1252 (the other encoding detection gives a large file) is transcoded first.
+_FAST_PATH_ENCODINGS = _UTF8_NAMES | {"cp1252"}
+# The first block the fast path reads with pyarrow: header, and a sample that closes most type rules at once.
+SAMPLE_BYTES = _BLOCK_BYTES
+_COPY_BYTES = 16 * 1024 * 1024
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+@dataclass(frozen=True)
+class _FastInput:
+    """A UTF-8 file polars can read (the source itself, or a decoded copy) and how many columns it has."""
+
+    path: Path
+    width: int
+    delimiter: str
 
 
 class CsvPart(TabularPart):
@@ -44,9 +81,13 @@ class CsvPart(TabularPart):
         self._may_fall_back_to_cp1252 = sample_is_ascii and detected.encoding == "utf-8"
         self._fell_back_to_cp1252 = False
         self._types: list[InferredType] = []
+        self._fast_input: _FastInput | None = None
 
     @cached_property
     def schema(self) -> pa.Schema:
+        fast = self._infer_schema_fast()
+        if fast is not None:
+            return fast
         try:
             return self._infer_schema()
         except _InvalidUtf8Error:
@@ -67,6 +108,110 @@ class CsvPart(TabularPart):
                 ]
                 self.rows_read += batch.num_rows
                 yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+    def lazy_frame(self) -> pl.LazyFrame | None:
+        """The typed rows as a polars query (same names, types and values as ``batches()``), for a writer that
+        runs on every core; None when the file took the reference reader, which only ``batches()`` streams.
+
+        Conversions are strict: if the file changed since its types were inferred, running the query fails.
+        """
+        schema = self.schema
+        fast = self._fast_input
+        if fast is None:
+            return None
+        import polars as pl
+
+        # Numbers proven over every row are parsed by the CSV reader itself: for values of the proven shape
+        # its parse is the cast's, and the column never exists as text. Decimal commas are a reader-wide
+        # switch, so only the decimals of the file's majority style go that way; the others are cast.
+        comma_decimals = sum(inferred.decimal_comma for inferred in self._types)
+        dot_decimals = sum(pa.types.is_floating(inferred.arrow_type) for inferred in self._types) - comma_decimals
+        decimal_comma = comma_decimals > dot_decimals and fast.delimiter != ","
+        read_as: dict[str, pl.DataType] = {}
+        columns = []
+        for index, (inferred, field) in enumerate(zip(self._types, schema, strict=True)):
+            name = _fast_column(index)
+            if pa.types.is_integer(inferred.arrow_type):
+                read_as[name] = pl.Int64()
+                columns.append(pl.col(name).alias(field.name))
+            elif pa.types.is_floating(inferred.arrow_type) and inferred.decimal_comma == decimal_comma:
+                read_as[name] = pl.Float64()
+                columns.append(pl.col(name).alias(field.name))
+            else:
+                columns.append(polars_conversion(name, inferred).alias(field.name))
+        return _scan_text(fast, read_as, decimal_comma=decimal_comma).select(columns)
+
+    def _infer_schema_fast(self) -> pa.Schema | None:
+        """The schema by the fast path, or None to leave the file to the reference reader."""
+        encoding = self._detected.encoding or "utf-8"
+        delimiter = self._detected.delimiter
+        if (
+            delimiter is None  # one column: nothing to split, and a blank line would be a row to polars
+            or len(delimiter.encode()) != 1
+            or delimiter == '"'
+            or encoding not in _FAST_PATH_ENCODINGS
+            or _declared_size(self._source) < FAST_PATH_MIN_BYTES
+        ):
+            return None
+        sample = self._read_sample()
+        if sample is None:
+            return None
+        header, inferences = sample
+        fast = self._utf8_input(encoding, delimiter, len(header))
+        if fast is None:
+            return None
+        checked = _check_whole_file(fast, inferences)
+        if checked is None:
+            return None
+        rows, suspect_rows = checked
+        if (suspect_rows or _has_lone_carriage_return(fast.path)) and _reference_row_count(fast) != rows:
+            return None
+        self._fast_input = fast
+        self._types = [inference.result() for inference in inferences]
+        self.rows_read = rows
+        names = normalise_column_names(header)
+        return pa.schema(
+            [
+                field_with_original_name(name, inferred.arrow_type, original)
+                for name, inferred, original in zip(names, self._types, header, strict=True)
+            ]
+        )
+
+    def _read_sample(self) -> tuple[list[str], list[TextColumnInference]] | None:
+        """Header and inference state after the first block, read by the reference parser; None if it fails."""
+        header: list[str] = []
+        try:
+            with self._source.open() as stream:
+                batches = self._data_batches(stream, header_out=header, block_size=SAMPLE_BYTES, read_ahead=False)
+                first = next(batches, None)
+        except FormatError:
+            return None  # the reference reader will say what is wrong, with the row
+        if first is None or first.num_rows == 0:
+            return None
+        inferences = [TextColumnInference(name) for name in normalise_column_names(header)]
+        for column, inference in zip(first.columns, inferences, strict=True):
+            inference.update(column)
+        return header, inferences
+
+    def _utf8_input(self, encoding: str, delimiter: str, width: int) -> _FastInput | None:
+        """The file as UTF-8 on local disk: the source itself when it already is, else a decoded copy."""
+        source = self._source
+        if isinstance(source, FileSource) and encoding in _UTF8_NAMES:
+            path = source.path
+        else:
+            # Beside the source: the pipeline's scratch folder, sized for downloads (a pod's /tmp may not be).
+            folder = Path(tempfile.mkdtemp(prefix="civiclake-utf8-", dir=_folder_of(source)))
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            path = folder / "utf8.csv"
+            try:
+                _copy_as_utf8(source, encoding, path)
+            except (UnicodeDecodeError, FormatError):
+                return None  # the reference reader names the undecodable byte or the archive problem
+        with path.open("rb") as stream:
+            start = stream.read(4).removeprefix(codecs.BOM_UTF8)
+        if start[:1] in (b"\r", b"\n"):
+            return None  # pyarrow skips blank lines before the header; polars would take one as the header
+        return _FastInput(path, width, delimiter)
 
     def _convert(self, column: pa.Array, inferred: InferredType, field: pa.Field) -> pa.Array:
         try:
@@ -105,10 +250,16 @@ class CsvPart(TabularPart):
             ]
         )
 
-    def _data_batches(self, stream: BinaryIO, header_out: list[str] | None) -> Iterator[pa.RecordBatch]:
-        """Batches of data rows as strings; the header row is sliced off (and handed out if asked)."""
+    def _data_batches(
+        self, stream: BinaryIO, header_out: list[str] | None, block_size: int = _BLOCK_BYTES, read_ahead: bool = True
+    ) -> Iterator[pa.RecordBatch]:
+        """Batches of data rows as strings; the header row is sliced off (and handed out if asked).
+
+        Without ``read_ahead`` the reader parses one block at a time on this thread: for a sample, it spares the
+        memory of the blocks threads would have parsed ahead (over 100 MB, kept by the allocator afterwards).
+        """
         width = self._header_width
-        reader = self._open_reader(stream, width)
+        reader = self._open_reader(stream, width, block_size, read_ahead)
         first = True
         while True:
             try:
@@ -131,10 +282,13 @@ class CsvPart(TabularPart):
             if batch.num_rows:
                 yield batch
 
-    def _open_reader(self, stream: BinaryIO, width: int) -> pa_csv.CSVStreamingReader:
+    def _open_reader(
+        self, stream: BinaryIO, width: int, block_size: int, read_ahead: bool
+    ) -> pa_csv.CSVStreamingReader:
         encoding = self._detected.encoding or "utf-8"
         read_options = pa_csv.ReadOptions(
-            block_size=_BLOCK_BYTES,
+            use_threads=read_ahead,
+            block_size=block_size,
             autogenerate_column_names=True,
             # pyarrow skips a UTF-8 BOM itself and validates UTF-8 natively; other encodings are transcoded.
             encoding="utf8" if encoding in _UTF8_NAMES else encoding,
@@ -256,6 +410,140 @@ class CsvPart(TabularPart):
 
 class _InvalidUtf8Error(FormatError):
     pass
+
+
+def _fast_column(index: int) -> str:
+    return f"f{index}"  # positional: header names may repeat, or be anything
+
+
+def _scan_text(
+    fast: _FastInput, read_as: Mapping[str, pl.DataType] | None = None, *, decimal_comma: bool = False
+) -> pl.LazyFrame:
+    """Every cell as text, empty cells as "" (never null), the header row skipped; ``read_as`` types some."""
+    import polars as pl
+
+    names = [_fast_column(index) for index in range(fast.width)]
+    schema: dict[str, pl.DataType] = {name: pl.String() for name in names}
+    schema.update(read_as or {})
+    return pl.scan_csv(
+        fast.path,
+        separator=fast.delimiter,
+        quote_char='"',
+        has_header=True,
+        new_columns=names,
+        schema=schema,
+        empty_string_is_null=False,
+        decimal_comma=decimal_comma,
+        encoding="utf8",
+    )
+
+
+def _check_whole_file(fast: _FastInput, inferences: list[TextColumnInference]) -> tuple[int, int] | None:
+    """Settle every column's type over every row with polars; count the rows and the rows that could be short.
+
+    Returns (rows, rows whose last cell is empty), or None when polars refuses the file (a quote it reads
+    differently from pyarrow, invalid UTF-8): the reference reader decides then. A row shorter than the
+    header reads, to polars, as one whose last cells are empty; a row whose last cell is not empty cannot be
+    short. The first pass settles most columns; a column whose sample misled (a later value with the other
+    decimal separator, say) takes one more pass, of its own column only.
+    """
+    import polars as pl
+
+    last = pl.col(_fast_column(fast.width - 1))
+    checks: dict[str, pl.Expr] = {
+        "rows": pl.len(),
+        "suspect_rows": (last == "").sum(),
+        # polars strips the CR of a CRLF line end but keeps a lone CR, where pyarrow ends the row.
+        "cr_ends_last_cell": last.str.ends_with("\r").any(),
+    }
+    structure: dict[str, object] = {}
+    while True:
+        for index, inference in enumerate(inferences):
+            for fact, check in inference.whole_file_checks(_fast_column(index)).items():
+                checks[f"{index}:{fact}"] = check
+        if not checks:
+            break
+        try:
+            found = _scan_text(fast).select(**checks).collect(engine="streaming").row(0, named=True)
+        except pl.exceptions.PolarsError:
+            return None
+        structure = structure or found
+        for index, inference in enumerate(inferences):
+            prefix = f"{index}:"
+            inference.settle(
+                {key.removeprefix(prefix): value for key, value in found.items() if key.startswith(prefix)}
+            )
+        checks = {}
+    if structure["cr_ends_last_cell"]:
+        return None
+    return int(structure["rows"]), int(structure["suspect_rows"])  # type: ignore[call-overload]
+
+
+def _reference_row_count(fast: _FastInput) -> int | None:
+    """Data rows as pyarrow's parser splits the file (blank lines skipped, a lone CR ending a row), or None if
+    it refuses a row. Only the last column is converted: the parse itself is the check."""
+    names = [_fast_column(index) for index in range(fast.width)]
+    read_options = pa_csv.ReadOptions(block_size=_BLOCK_BYTES, column_names=names)
+    parse_options = pa_csv.ParseOptions(
+        delimiter=fast.delimiter, quote_char='"', double_quote=True, escape_char=False,
+        newlines_in_values=True, ignore_empty_lines=True,
+    )  # fmt: skip
+    convert_options = pa_csv.ConvertOptions(
+        column_types={names[-1]: pa.string()}, include_columns=[names[-1]], check_utf8=False
+    )
+    rows = 0
+    try:
+        with pa_csv.open_csv(fast.path, read_options, parse_options, convert_options) as reader:
+            for batch in reader:
+                rows += batch.num_rows
+    except pa.ArrowInvalid:
+        return None
+    return rows - 1  # the header, read as the first row as the reference reader does
+
+
+def _has_lone_carriage_return(path: Path) -> bool:
+    """Whether a CR that does not start a CRLF is in the file: pyarrow ends a row there, polars does not."""
+    pending = False  # the previous chunk ended with a CR: the LF, if any, starts this one
+    with path.open("rb") as stream:
+        while chunk := stream.read(_COPY_BYTES):
+            if pending and not chunk.startswith(b"\n"):
+                return True
+            lone = _LONE_CR.search(chunk)
+            if lone and lone.start() < len(chunk) - 1:
+                return True
+            pending = chunk.endswith(b"\r")
+    return pending
+
+
+def _copy_as_utf8(source: ByteSource, encoding: str, target: Path) -> None:
+    """The source's content as UTF-8 in ``target``, a block at a time; an undecodable byte raises."""
+    with source.open() as stream, target.open("wb") as out:
+        if encoding in _UTF8_NAMES:
+            shutil.copyfileobj(stream, out, _COPY_BYTES)  # polars checks UTF-8 itself
+            return
+        decoder = codecs.getincrementaldecoder(encoding)()
+        while chunk := stream.read(_COPY_BYTES):
+            out.write(decoder.decode(chunk).encode("utf-8"))
+        out.write(decoder.decode(b"", final=True).encode("utf-8"))
+
+
+def _folder_of(source: ByteSource) -> Path | None:
+    if isinstance(source, FileSource | GzipSource):
+        return source.path.parent
+    if isinstance(source, ZipMemberSource):
+        return source.zip_path.parent
+    return None
+
+
+def _declared_size(source: ByteSource) -> int:
+    """The content's size when known before reading it; a gzip file's compressed size stands in for it."""
+    if isinstance(source, FileSource):
+        return source.path.stat().st_size
+    if isinstance(source, ZipMemberSource):
+        return source.info.file_size
+    if isinstance(source, GzipSource):
+        return source.path.stat().st_size
+    return 0
 
 
 def _truncated_error(line: int | None) -> FormatError:

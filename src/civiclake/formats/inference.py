@@ -1,4 +1,4 @@
-"""Type inference for text columns (CSV, TXT), vectorised with pyarrow.compute over every row.
+"""Type inference for text columns (CSV, TXT), vectorised over every row.
 
 A column gets a type only when every non-empty value proves it and the conversion keeps the information;
 anything ambiguous stays a string. Code-like columns (postal codes, INSEE, SIRET, identifiers) stay strings
@@ -6,15 +6,25 @@ whatever their values, since `01001` and `1001` are different codes.
 
 Empty strings become null in every column, strings included: a text file cannot tell an empty value from a
 missing one, and a single convention keeps `IS NULL` filters the same on every column.
+
+The rules exist twice, side by side: with pyarrow.compute, batch after batch (``TextColumnInference.update``,
+``convert_text_column``), and as polars expressions over a whole file in one multi-threaded pass
+(``TextColumnInference.whole_file_checks`` then ``settle``, ``polars_conversion``). Both use the same patterns;
+tests/formats/test_fast_csv.py holds them to the same answers.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _INTEGER = r"^(0|-?[1-9][0-9]{0,18})$"
 _DECIMAL = r"^-?(0|[1-9][0-9]*)([.,][0-9]+)?$"
@@ -95,6 +105,10 @@ class TextColumnInference:
         self._saw_zone_offset = False
         self._saw_no_zone_offset = False
         self._saw_value = False
+        # Whole-file checking (polars): the rule being checked, rules that need their exact check next.
+        self._settled = False
+        self._checking: str | None = None
+        self._precise: set[str] = set()
 
     @property
     def _undecided(self) -> bool:
@@ -157,6 +171,113 @@ class TextColumnInference:
             return
         self._maybe_timestamp = _casts(values, _timestamp_type(self._saw_zone_offset))
 
+    def whole_file_checks(self, column: str) -> dict[str, pl.Expr]:
+        """Polars aggregations over every row of ``column`` (read as text, empty cells as "") for the next rule.
+
+        Rules are settled in the order ``result`` decides them, and only the first one still open is checked:
+        when it holds over the whole file, the ones after it cannot matter. A sample (``update`` on the
+        first rows) has usually closed every rule of a text column and proved the right one for the others,
+        so most files need one pass with one or two checks per typed column. An empty dict: nothing to check.
+        Hand the answers to ``settle``, then ask again until the dict is empty.
+        """
+        self._checking = None if self._settled else self._first_open_rule()
+        if self._checking is None:
+            return {}
+        import polars as pl  # here, not at the top: a run that reads no large file never imports polars
+
+        text = pl.col(column)
+        empty_count = (text == "").sum()
+        checks: dict[str, pl.Expr] = {"longest": text.str.len_bytes().max()}
+        if not self._saw_value:
+            checks["value"] = empty_count < pl.len()
+        rule, precise = self._checking, self._checking in self._precise
+        if rule == "integer":
+            checks["shape"] = _all_or_empty(text, _INTEGER)
+            if precise:  # 19 digits: only the cast tells whether the value fits in int64
+                checks["fits"] = text.str.to_integer(strict=False).null_count() == empty_count
+        elif rule == "decimal":
+            style = self._decimal_style()
+            if precise or style is None:
+                shape, digits = _all_or_empty(text, _DECIMAL), _digit_count(text).max().fill_null(0)
+                checks.update(shape=shape, fits=digits <= _MAX_DECIMAL_DIGITS)
+                checks.update(dot=_any(text.str.contains(".", literal=True)))
+                checks.update(comma=_any(text.str.contains(",", literal=True)))
+            else:  # the sample's separator only: the other one nowhere, so the sample's flags hold
+                checks["shape"] = _all_or_empty(text, _DECIMAL.replace("[.,]", re.escape(style)))
+        elif rule in ("iso_date", "day_first_date"):
+            pattern, date_format = _DATE_RULES[rule]
+            checks["shape"] = _all_or_empty(text, pattern)
+            # chrono refuses impossible dates (30 February) where pyarrow's strptime rolls them over: the
+            # round trip the batch rules need is built in.
+            checks["parses"] = text.str.to_date(date_format, strict=False).null_count() == empty_count
+            if rule == "day_first_date" and not self._saw_day_over_12:
+                checks["day_over_12"] = _any(text.str.slice(0, 2).str.to_integer(strict=False) > 12)
+        else:
+            values = text.filter(text != "")
+            with_offset = values.str.contains(_ZONE_OFFSET)
+            checks["shape"] = _all(values.str.contains(_ISO_TIMESTAMP))
+            checks["zone_offset"], checks["no_zone_offset"] = _any(with_offset), _any(~with_offset)
+            checks["parses_local"] = _all(_parse_timestamp(values, with_zone_offset=False).is_not_null())
+            checks["parses_offset"] = _all(_parse_timestamp(values, with_zone_offset=True).is_not_null())
+        return checks
+
+    def settle(self, facts: Mapping[str, object]) -> None:
+        """Take the answers to the last ``whole_file_checks`` (computed over every row, the sample's included)."""
+        rule = self._checking
+        if rule is None:
+            return
+        self._saw_value = self._saw_value or bool(facts.get("value", False))
+        if not self._saw_value:
+            self._settled = True  # every cell of the file is empty: text
+            return
+        holds = bool(facts["shape"])
+        longest = int(facts["longest"] or 0)  # type: ignore[call-overload]
+        if rule == "integer":
+            if holds and longest >= 19 and "fits" not in facts:
+                self._precise.add(rule)
+                return
+            holds = holds and bool(facts.get("fits", True))
+            self._maybe_integer = holds
+        elif rule == "decimal":
+            if "fits" in facts:
+                self._saw_dot, self._saw_comma = bool(facts["dot"]), bool(facts["comma"])
+                holds = holds and bool(facts["fits"]) and not (self._saw_dot and self._saw_comma)
+            elif not holds or longest > _MAX_DECIMAL_DIGITS:
+                self._precise.add(rule)  # the other separator, or long values: count exactly
+                return
+            self._maybe_decimal = holds
+        elif rule == "iso_date":
+            self._maybe_iso_date = holds and bool(facts["parses"])
+            holds = self._maybe_iso_date
+        elif rule == "day_first_date":
+            self._saw_day_over_12 = self._saw_day_over_12 or bool(facts.get("day_over_12", False))
+            # Without a day above 12 the dates are not proven day-first: ``result`` moves on, and so do checks.
+            holds = holds and bool(facts["parses"]) and self._saw_day_over_12
+            self._maybe_day_first_date = holds
+        else:
+            self._saw_zone_offset, self._saw_no_zone_offset = bool(facts["zone_offset"]), bool(facts["no_zone_offset"])
+            parses = facts["parses_offset"] if self._saw_zone_offset else facts["parses_local"]
+            mixed = self._saw_zone_offset and self._saw_no_zone_offset
+            holds = holds and not mixed and bool(parses)
+            self._maybe_timestamp = holds
+        self._settled = holds
+
+    def _first_open_rule(self) -> str | None:
+        rules = (
+            ("integer", self._maybe_integer),
+            ("decimal", self._maybe_decimal),
+            ("iso_date", self._maybe_iso_date),
+            ("day_first_date", self._maybe_day_first_date),
+            ("timestamp", self._maybe_timestamp),
+        )
+        return next((rule for rule, still_open in rules if still_open), None)
+
+    def _decimal_style(self) -> str | None:
+        """The one decimal separator the sample showed, if it showed exactly one."""
+        if self._saw_comma != self._saw_dot:
+            return "," if self._saw_comma else "."
+        return None
+
     def result(self) -> InferredType:
         if not self._saw_value:
             return STRING
@@ -185,6 +306,78 @@ def convert_text_column(column: pa.Array, inferred: InferredType) -> pa.Array:
     return pc.cast(column, inferred.arrow_type)
 
 
+def polars_conversion(column: str, inferred: InferredType) -> pl.Expr:
+    """``convert_text_column`` as a polars expression: the same values, computed by polars' threads.
+
+    Conversions are strict: a value that does not convert means the file changed since its types were
+    inferred, and the error stops the write.
+    """
+    import polars as pl
+
+    text = pl.col(column)
+    text = pl.when(text != "").then(text)
+    if pa.types.is_string(inferred.arrow_type):
+        return text
+    if inferred.date_format is not None:
+        return text.str.to_date(inferred.date_format, strict=True)
+    if pa.types.is_timestamp(inferred.arrow_type):
+        return _parse_timestamp(text, with_zone_offset=inferred.arrow_type.tz is not None, strict=True)
+    if pa.types.is_integer(inferred.arrow_type):
+        return text.str.to_integer(strict=True)
+    if inferred.decimal_comma:
+        text = text.str.replace(",", ".", literal=True)
+    return text.cast(pl.Float64, strict=True)
+
+
+def _parse_timestamp(values: pl.Expr, *, with_zone_offset: bool, strict: bool = False) -> pl.Expr:
+    """ISO timestamps as pyarrow's cast reads them: `T` or a space, seconds and fraction optional, `Z` or offset.
+
+    Values are first brought to one layout (`YYYY-MM-DD hh:mm:ss[.f][+hh:mm]`) that a single strict format reads.
+    chrono takes second 60 as a leap second where pyarrow refuses it: such a value is made unparseable here.
+    """
+    import polars as pl
+
+    layout = pl.concat_str([values.str.slice(0, 10), pl.lit(" "), values.str.slice(11)])
+    layout = layout.str.replace(r"^(.{16})($|[Z+-])", "${1}:00${2}")
+    layout = pl.when(layout.str.slice(17, 2) == "60").then(pl.lit("leap second")).otherwise(layout)
+    if with_zone_offset:
+        layout = layout.str.replace(r"Z$", "+00:00")
+        return layout.str.to_datetime("%Y-%m-%d %H:%M:%S%.f%z", time_unit="us", time_zone="UTC", strict=strict)
+    return layout.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=strict)
+
+
+# Where year, month and day are written in each date format's text.
+_DATE_PART_SPANS = {
+    ISO_DATE_FORMAT: ((0, 4), (5, 7), (8, 10)),
+    DAY_FIRST_DATE_FORMAT: ((6, 10), (3, 5), (0, 2)),
+}
+_DATE_RULES = {
+    "iso_date": (_ISO_DATE, ISO_DATE_FORMAT),
+    "day_first_date": (_DAY_FIRST_DATE, DAY_FIRST_DATE_FORMAT),
+}
+
+
+def _all_or_empty(text: pl.Expr, pattern: str) -> pl.Expr:
+    """Every cell empty or matching: one regular expression pass, no filtering."""
+    return text.str.contains(f"^(?:|{pattern.removeprefix('^').removesuffix('$')})$").all()
+
+
+def _digit_count(text: pl.Expr) -> pl.Expr:
+    """Digits of a value with the decimal shape: its length less the sign and the separator."""
+    import polars as pl
+
+    separator = text.str.contains(".", literal=True) | text.str.contains(",", literal=True)
+    return text.str.len_bytes() - text.str.starts_with("-").cast(pl.UInt32) - separator.cast(pl.UInt32)
+
+
+def _all(mask: pl.Expr) -> pl.Expr:
+    return mask.all(ignore_nulls=True)
+
+
+def _any(mask: pl.Expr) -> pl.Expr:
+    return mask.any(ignore_nulls=True).fill_null(False)
+
+
 def _timestamp_type(with_zone_offset: bool) -> pa.DataType:
     return pa.timestamp("us", tz="UTC") if with_zone_offset else pa.timestamp("us")
 
@@ -206,9 +399,16 @@ def _casts(values: pa.Array, arrow_type: pa.DataType) -> bool:
 
 
 def _parses(values: pa.Array, date_format: str) -> bool:
-    # strptime rolls impossible dates over (30 February becomes 2 March): formatting the parsed dates
-    # back must give the text again.
+    """Every value (already of the format's shape) is a real date.
+
+    strptime rolls impossible dates over (30 February becomes 2 March): the parsed day, month and year must be
+    the ones written. Comparing the parts costs far less than formatting every date back to text.
+    """
     parsed = pc.strptime(values, format=date_format, unit="s", error_is_null=True)
     if parsed.null_count:
         return False
-    return bool(pc.all(pc.equal(pc.strftime(parsed, format=date_format), values)).as_py())
+    for extract, (start, stop) in zip((pc.year, pc.month, pc.day), _DATE_PART_SPANS[date_format], strict=True):
+        written = pc.cast(pc.utf8_slice_codeunits(values, start, stop), pa.int64())
+        if not pc.all(pc.equal(extract(parsed), written)).as_py():
+            return False
+    return True

@@ -1,8 +1,10 @@
 """Bronze loading: one tabular part of a raw file becomes one Iceberg commit.
 
-The loader writes Parquet itself, in a stream (one row group per reader batch, so memory stays flat),
-into the table's data folder, then registers the files with ``add_files`` in a single transaction that
-also carries any schema evolution. A failure before the commit deletes the files it wrote: the table
+The loader writes Parquet itself, in a stream (so memory stays flat whatever the file size), into the
+table's data folder, then registers the files with ``add_files`` in a single transaction that also
+carries any schema evolution. A part that can hand its rows over as a polars query (a large CSV) is
+written by polars on every core, lineage columns included; any other part streams its record batches
+through pyarrow, one row group per batch. A failure before the commit deletes the files it wrote: the table
 never shows part of a file. A raw file already present in the table (same sha256) is not loaded again.
 
 Schema evolution: a new column is added; a column whose new values do not fit the table's type is
@@ -13,10 +15,14 @@ column as text, in the same commit) and the change is recorded in ``meta.schema_
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,10 +35,14 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import StringType
 
-from civiclake.errors import SchemaConflictError
+from civiclake.errors import FormatError, SchemaConflictError
 from civiclake.formats import TabularPart
+from civiclake.formats.csv import CsvPart
 from civiclake.lake.filesystem import LakeStorage
 from civiclake.warehouse.meta import SchemaChangeRecord
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAMESPACE = "bronze"
 _TS = pa.timestamp("us", tz="UTC")
@@ -53,6 +63,7 @@ LINEAGE_COLUMNS = frozenset(LINEAGE_SCHEMA.names)
 RAW_SHA_PROPERTY = "civiclake.raw-sha256"
 # Casts that keep every value: the table's type can take the new values as they are.
 _SAFE_CASTS = {(pa.int64(), pa.float64()), (pa.date32(), pa.timestamp("us")), (pa.date32(), _TS)}
+_PARQUET_COMPRESSION: Final = "zstd"
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,7 @@ class BronzeLoader:
 
     def holds_raw_file(self, table: Table, sha256: str) -> bool:
         """True when some row of the table came from this raw file: the data is the record."""
-        row_filter = EqualTo("_raw_sha256", sha256)  # type: ignore[call-arg,arg-type]  # pyiceberg's overloads
+        row_filter = EqualTo("_raw_sha256", sha256)  # type: ignore[call-arg,arg-type,misc]  # pyiceberg's overloads
         scan = table.scan(row_filter=row_filter, selected_fields=("_raw_sha256",), limit=1)
         return scan.to_arrow().num_rows > 0
 
@@ -126,6 +137,9 @@ class BronzeLoader:
         day = lineage.extracted_at.date()
         uri = _data_file_uri(location, day, lineage.batch_id)
         written.append(uri)
+        query = _polars_query(part, lineage, target)
+        if query is not None:
+            return uri, self._sink(query, uri)
         rows = 0
         with self._parquet_writer(uri, target) as writer:
             for batch in part.batches():
@@ -134,6 +148,31 @@ class BronzeLoader:
                 writer.write_batch(_conform(batch, target, lineage, first_row=rows + 1))
                 rows += batch.num_rows
         return uri, rows
+
+    def _sink(self, query: pl.LazyFrame, uri: str) -> int:
+        """Run the query into the Parquet file at ``uri``; polars writes straight into a local warehouse, and
+        into a local file that is then uploaded for an object store."""
+        import polars as pl  # imported by the fast path only: runs without a large CSV never load it
+
+        path = self._fs_path(uri)
+        filesystem = self.warehouse.filesystem
+        local = Path(path) if self.warehouse.is_local else Path(tempfile.mkdtemp(prefix="civiclake-bronze-")) / "part"
+        try:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                query.sink_parquet(local, compression=_PARQUET_COMPRESSION, statistics=True)
+            except pl.exceptions.PolarsError as error:
+                # Strict conversions only fail when the file no longer has the values its types came from.
+                raise FormatError(f"the file changed while it was read, or cannot be written: {error}") from error
+            rows = pq.read_metadata(local).num_rows
+            if not self.warehouse.is_local:
+                filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+                with local.open("rb") as source, filesystem.open_output_stream(path) as sink:
+                    shutil.copyfileobj(source, sink, 8 * 1024 * 1024)
+        finally:
+            if not self.warehouse.is_local:
+                shutil.rmtree(local.parent, ignore_errors=True)
+        return rows
 
     def _commit(
         self,
@@ -305,12 +344,65 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_r
         if item.name == "_row_number":
             columns.append(pa.array(range(first_row, first_row + size), pa.int64()))
         elif item.name in constants:
-            columns.append(pa.array([constants[item.name]] * size, item.type) if size else pa.array([], item.type))
+            columns.append(pa.repeat(pa.scalar(constants[item.name], item.type), size))
         elif item.name in batch.schema.names:
             columns.append(_cast_column(batch.column(item.name), item.type))
         else:
             columns.append(pa.nulls(size, item.type))
     return pa.RecordBatch.from_arrays(columns, schema=target)
+
+
+def _polars_query(part: TabularPart, lineage: Lineage, target: pa.Schema) -> pl.LazyFrame | None:
+    """The part's rows in the table's layout as a polars query, or None when they must stream through pyarrow.
+
+    Only columns whose type is already the table's go this way: a column to cast (a table that widened it,
+    say) takes the pyarrow path, whose casts are the ones the rest of the loader uses.
+    """
+    frame = part.lazy_frame() if isinstance(part, CsvPart) else None
+    if frame is None:
+        return None
+    import polars as pl
+
+    # Column types polars writes as the table has them; a table column of another type takes the pyarrow path.
+    polars_types: dict[pa.DataType, pl.DataType] = {
+        pa.string(): pl.String(),
+        pa.large_string(): pl.String(),
+        pa.int64(): pl.Int64(),
+        pa.float64(): pl.Float64(),
+        pa.bool_(): pl.Boolean(),
+        pa.date32(): pl.Date(),
+        pa.timestamp("us"): pl.Datetime("us"),
+        _TS: pl.Datetime("us", "UTC"),
+    }
+    constants = {
+        "_source": lineage.source,
+        "_dataset_id": lineage.dataset_id,
+        "_resource_id": lineage.resource_id,
+        "_raw_path": lineage.raw_path,
+        "_raw_sha256": lineage.raw_sha256,
+        "_batch_id": lineage.batch_id,
+    }
+    instants = {"_extracted_at": lineage.extracted_at, "_ingested_at": lineage.ingested_at}
+    file_schema = part.schema
+    columns: list[pl.Expr] = []
+    for item in target:
+        polars_type = polars_types.get(item.type)
+        if polars_type is None:
+            return None
+        if item.name == "_row_number":
+            columns.append(pl.col("_row_number").cast(pl.Int64))
+        elif item.name in constants:
+            columns.append(pl.lit(constants[item.name], dtype=pl.String).alias(item.name))
+        elif item.name in instants:
+            columns.append(pl.lit(instants[item.name], dtype=polars_type).alias(item.name))
+        elif item.name in file_schema.names:
+            if polars_types.get(file_schema.field(item.name).type) != polars_type:
+                return None
+            columns.append(pl.col(item.name))
+        else:
+            columns.append(pl.lit(None, dtype=polars_type).alias(item.name))
+    # 1-based row numbers within the part, as the batch path counts them.
+    return frame.with_row_index("_row_number", offset=1).select(columns)
 
 
 def _cast_to(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
