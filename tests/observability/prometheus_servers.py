@@ -86,59 +86,70 @@ def _every_second(rule_files: list[Path], directory: Path) -> list[Path]:
 
 
 @contextmanager
+def running_pushgateway(base_dir: Path) -> Iterator[str]:
+    """A Pushgateway alone on a free port; yields its URL."""
+    ensure_debian_packages(["prometheus-pushgateway"], [PUSHGATEWAY])
+    base_dir.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{free_tcp_port()}"
+    log_file = base_dir / "pushgateway.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            # In memory only: Debian's build persists to one file shared by every Pushgateway on the machine.
+            [PUSHGATEWAY, f"--web.listen-address={url.removeprefix('http://')}", "--persistence.file="],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: _answers(f"{url}/-/ready"), 15, "Pushgateway", lambda: tail_of(log_file))
+        yield url
+    finally:
+        _stop(process)
+
+
+@contextmanager
 def running_prometheus(base_dir: Path, rule_files: list[Path]) -> Iterator[PrometheusServers]:
     ensure_prometheus()
     base_dir.mkdir(parents=True, exist_ok=True)
-    pushgateway_port, prometheus_port = free_tcp_port(), free_tcp_port()
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(path) for path in _every_second(rule_files, base_dir / "rules")],
-        "scrape_configs": [
-            {
-                "job_name": "prometheus-pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": [f"127.0.0.1:{pushgateway_port}"]}],
-            }
-        ],
-    }
-    config_file = base_dir / "prometheus.yml"
-    config_file.write_text(yaml.safe_dump(config))
-    logs = {"pushgateway": base_dir / "pushgateway.log", "prometheus": base_dir / "prometheus.log"}
-    servers = PrometheusServers(f"http://127.0.0.1:{pushgateway_port}", f"http://127.0.0.1:{prometheus_port}", logs)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        with logs["pushgateway"].open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    # In memory only: Debian's build persists to one file shared by every Pushgateway on the machine.
-                    [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{pushgateway_port}", "--persistence.file="],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+    prometheus_port = free_tcp_port()
+    with running_pushgateway(base_dir) as pushgateway_url:
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(path) for path in _every_second(rule_files, base_dir / "rules")],
+            "scrape_configs": [
+                {
+                    "job_name": "prometheus-pushgateway",
+                    "honor_labels": True,
+                    "static_configs": [{"targets": [pushgateway_url.removeprefix("http://")]}],
+                }
+            ],
+        }
+        config_file = base_dir / "prometheus.yml"
+        config_file.write_text(yaml.safe_dump(config))
+        logs = {"pushgateway": base_dir / "pushgateway.log", "prometheus": base_dir / "prometheus.log"}
+        servers = PrometheusServers(pushgateway_url, f"http://127.0.0.1:{prometheus_port}", logs)
         with logs["prometheus"].open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    [
-                        PROMETHEUS,
-                        f"--config.file={config_file}",
-                        f"--storage.tsdb.path={base_dir / 'data'}",
-                        f"--web.listen-address=127.0.0.1:{prometheus_port}",
-                        "--web.enable-lifecycle",
-                    ],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+            process = subprocess.Popen(
+                [
+                    PROMETHEUS,
+                    f"--config.file={config_file}",
+                    f"--storage.tsdb.path={base_dir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                    "--web.enable-lifecycle",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-        wait_until(lambda: _answers(f"{servers.pushgateway_url}/-/ready"), 15, "Pushgateway", servers.diagnostics)
-        wait_until(lambda: _answers(f"{servers.prometheus_url}/-/ready"), 15, "Prometheus", servers.diagnostics)
-        yield servers
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        try:
+            wait_until(lambda: _answers(f"{servers.prometheus_url}/-/ready"), 15, "Prometheus", servers.diagnostics)
+            yield servers
+        finally:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

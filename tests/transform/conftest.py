@@ -9,21 +9,18 @@ incremental models, the tombstones and the users snapshot are exercised as they 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import Result
 
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
-from tests.servers import free_tcp_port, tail_of, wait_until
-from tests.servers.debian import ensure_debian_packages
+from tests.observability.prometheus_servers import running_pushgateway
 from tests.servers.postgres import PostgresServer, running_postgres
 from tests.transform.lakehouse import (
     DbtLakehouse,
@@ -33,7 +30,6 @@ from tests.transform.lakehouse import (
     shopstream_day_of_changes,
 )
 
-PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 OLIST_ORDERS = 300
 OLIST_BATCHES = 4  # three land before the first build, the fourth before the second
 
@@ -61,23 +57,8 @@ class Sources:
 @pytest.fixture(scope="module")
 def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus Pushgateway on a free port."""
-    ensure_debian_packages(["prometheus-pushgateway"], [PUSHGATEWAY])
-    port = free_tcp_port()
-    log = tmp_path_factory.mktemp("pushgateway") / "pushgateway.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            # In memory only: Debian's default persistence file is shared by every Pushgateway on the machine.
-            [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}", "--persistence.file="],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: _answers(f"{url}/-/ready"), 15, "Pushgateway", lambda: tail_of(log))
+    with running_pushgateway(tmp_path_factory.mktemp("pushgateway")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +104,3 @@ def warehouse_after_changes(warehouse: WarehouseRun, sources: Sources) -> Wareho
 def _run_results(lakehouse: DbtLakehouse) -> dict[str, Any]:
     path = lakehouse.home / "dbt" / "target" / "run_results.json"
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False

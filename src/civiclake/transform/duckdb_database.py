@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 from pyiceberg.catalog import Catalog
 
-from civiclake.warehouse.duck import EXTENSIONS, _install_offline
+from civiclake.warehouse.duck import load_extensions_offline
 
 SOURCE_NAMESPACES = ("bronze", "meta")
 
@@ -47,14 +47,10 @@ def prepare_duckdb_database(catalog: Catalog, database: Path, extensions_dir: Pa
 
 def open_database(database: Path, extensions_dir: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the file with the Iceberg extensions loaded (its staging views read bronze through them)."""
-    extensions_dir.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect(str(database), read_only=read_only)
     try:
-        connection.execute(f"SET extension_directory = '{_sql_text(str(extensions_dir))}'")
-        connection.execute("SET autoinstall_known_extensions = false")
         connection.execute("SET TimeZone = 'UTC'")  # timestamptz values leave in UTC, as Iceberg stores them
-        for name in EXTENSIONS:
-            _install_offline(connection, name)
+        load_extensions_offline(connection, extensions_dir)
     except BaseException:
         connection.close()
         raise

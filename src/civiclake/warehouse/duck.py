@@ -20,6 +20,16 @@ from civiclake.config import Settings
 EXTENSIONS = ("avro", "iceberg", "httpfs")  # iceberg needs avro for manifests, httpfs for S3
 
 
+def load_extensions_offline(connection: duckdb.DuckDBPyConnection, extension_directory: Path) -> None:
+    """Install and load the Iceberg extensions from their PyPI packages: DuckDB never downloads anything."""
+    extension_directory.mkdir(parents=True, exist_ok=True)
+    quoted = str(extension_directory).replace("'", "''")
+    connection.execute(f"SET extension_directory = '{quoted}'")
+    connection.execute("SET autoinstall_known_extensions = false")
+    for name in EXTENSIONS:
+        _install_offline(connection, name)
+
+
 def _install_offline(connection: duckdb.DuckDBPyConnection, name: str) -> None:
     module = importlib.import_module(f"duckdb_extension_{name}")
     version = connection.execute("PRAGMA version").fetchone()[0]  # type: ignore[index]
@@ -30,12 +40,7 @@ def _install_offline(connection: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def connect(settings: Settings, catalog: Catalog) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect()
-    extension_directory = (settings.home / "duckdb_extensions").resolve()
-    extension_directory.mkdir(parents=True, exist_ok=True)
-    connection.execute(f"SET extension_directory = '{extension_directory}'")
-    connection.execute("SET autoinstall_known_extensions = false")
-    for name in EXTENSIONS:
-        _install_offline(connection, name)
+    load_extensions_offline(connection, (settings.home / "duckdb_extensions").resolve())
     if settings.profile == "cluster":
         _configure_s3(connection, settings)
     register_iceberg_views(connection, catalog)
