@@ -14,6 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from benchmarks.messy_csv import EXPECTED_TYPES, write_messy_csv
@@ -35,26 +36,40 @@ class Reading:
     table: pa.Table | None
     error: str | None
     fast: bool  # whether the fast path read it
+    sampled: bool = False  # whether the fast path first tried the sample's types in one pass
+    refuted: bool = False  # whether a later row refuted them (the types were then settled over every row)
 
 
 def read_with(
     path: Path, monkeypatch: pytest.MonkeyPatch, *, fast: bool, sample_bytes: int, limits: ReadLimits = DEFAULT_LIMITS
 ) -> Reading:
+    """Read as the bronze loader does: a query that fails on types from the sample is settled and run again."""
     with monkeypatch.context() as patch:
         patch.setattr(csv_reader, "FAST_PATH_MIN_BYTES", 0 if fast else 2**62)
         patch.setattr(csv_reader, "SAMPLE_BYTES", sample_bytes)
         (part,) = open_tabular(path, limits=limits)
+        sampled = refuted = False
         try:
-            schema = part.schema
-            frame = part.lazy_frame() if isinstance(part, csv_reader.CsvPart) else None
-            if frame is None:
-                return Reading(schema, read_part(part), None, False)
-            table = frame.collect().to_arrow()
+            while True:
+                schema = part.schema
+                frame = part.lazy_frame() if isinstance(part, csv_reader.CsvPart) else None
+                if frame is None:
+                    return Reading(schema, read_part(part), None, False, sampled, refuted)
+                assert isinstance(part, csv_reader.CsvPart)
+                sampled = sampled or part.types_from_sample
+                try:
+                    table = frame.collect().to_arrow()
+                    break
+                except pl.exceptions.PolarsError:
+                    assert part.types_from_sample, "only types from the sample may fail the query"
+                    refuted = True
+                    part.settle()
         except FormatError as error:
-            return Reading(None, None, str(error), False)
-    assert part.rows_read == table.num_rows
+            return Reading(None, None, str(error), False, sampled, refuted)
+    if not part.types_from_sample:  # counted by the whole-file pass
+        assert part.rows_read == table.num_rows
     # polars hands strings over as large_string; the values, not the offsets' width, are the contract.
-    return Reading(schema, table.cast(schema), None, True)
+    return Reading(schema, table.cast(schema), None, True, sampled, refuted)
 
 
 def assert_same_as_reference(
@@ -168,6 +183,51 @@ def test_types_settled_over_the_whole_file(tmp_path: Path, values: list[str], mo
     assert_same_as_reference(path, monkeypatch, sample_bytes=sample_of(header, rows))
 
 
+# How the one-pass write fares on some of them: (tried with the sample's types, refuted by a later row).
+ONE_PASS_CASES = {
+    "integers": (True, False),
+    "integer then decimal comma": (True, True),
+    "integer then text": (True, True),
+    "comma then dot": (True, True),
+    "long decimals": (True, True),
+    "19-digit integer that does not fit": (True, True),
+    "leading zero late": (True, True),
+    "impossible iso date": (True, True),
+    "mixed offsets": (True, True),
+    "empty in the sample, integers later": (False, False),  # a later value could still make it typed
+    "day-first never proven": (False, False),
+    "day-first proven late": (False, False),
+}
+
+
+@pytest.mark.parametrize("case", list(ONE_PASS_CASES), ids=list(ONE_PASS_CASES))
+def test_the_sample_types_are_tried_in_one_pass_and_refuted_by_a_later_row(
+    tmp_path: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header = "valeur;code_postal;libelle"
+    rows = [f"{value};{index:05d};ligne {index}" for index, value in enumerate(TYPE_CASES[case])]
+    path = write_csv(tmp_path, header, rows)
+    fast = read_with(path, monkeypatch, fast=True, sample_bytes=sample_of(header, rows))
+    assert (fast.sampled, fast.refuted) == ONE_PASS_CASES[case]
+
+
+def test_an_empty_last_cell_in_the_sample_takes_the_two_pass_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path, "a;b;c", ["1;2;", "4;5;6", "7;8;9"])
+    sample_bytes = sample_of("a;b;c", ["1;2;"], count=1)
+    assert_same_as_reference(path, monkeypatch, sample_bytes=sample_bytes)
+    fast = read_with(path, monkeypatch, fast=True, sample_bytes=sample_bytes)
+    assert fast.fast and not fast.sampled
+
+
+def test_the_generated_file_is_written_in_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    generated = write_messy_csv(tmp_path / "messy.csv", 2 * 1024 * 1024)
+    fast = read_with(generated.path, monkeypatch, fast=True, sample_bytes=512 * 1024)
+    assert (fast.sampled, fast.refuted) == (True, False)
+    assert fast.table is not None and fast.table.num_rows == generated.rows
+
+
 def test_a_wide_file_with_every_case_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     length = max(len(values) for values in TYPE_CASES.values())
     columns = [values + [""] * (length - len(values)) for values in TYPE_CASES.values()]
@@ -257,3 +317,24 @@ def test_small_files_keep_the_reference_reader(tmp_path: Path) -> None:
     assert isinstance(part, csv_reader.CsvPart)
     assert part.lazy_frame() is None
     assert read_part(part).to_pylist() == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+
+
+@pytest.mark.parametrize(
+    ("content", "lone"),
+    [
+        (b"a\nb\n", False),
+        (b"a\r\nb\r\n", False),
+        (b"a\rb\n", True),
+        (b"a\r\r\n", True),
+        (b"a\nb\r", True),  # the file ends on a CR
+        (b"x" * 9 + b"\r" + b"\ny", False),  # a CRLF split across two chunks
+        (b"x" * 9 + b"\r" + b"y", True),  # a lone CR at the end of a chunk
+    ],
+)
+def test_lone_carriage_returns_are_found_across_chunks(
+    tmp_path: Path, content: bytes, lone: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(csv_reader, "_COPY_BYTES", 10)
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    assert csv_reader._has_lone_carriage_return(path) is lone

@@ -122,6 +122,43 @@ def test_a_table_column_of_another_type_goes_through_the_batch_path(lakehouse: L
 
 
 @pytest.mark.usefixtures("fast_path")
+def test_a_type_refuted_past_the_sample_is_settled_and_written_again(
+    lakehouse: Lakehouse, mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 16 KiB of integers, then decimals: the sample says integer, the one-pass write meets `2,5`.
+    rows = [b"%05d;%d" % (index, index) for index in range(3000)] + [b"99999;2,5"]
+    serve(mirror, b"code;valeur\n" + b"\n".join(rows) + b"\n")
+    attempts: list[bool] = []
+    real_settle = csv_reader.CsvPart.settle
+
+    def counting_settle(part: csv_reader.CsvPart) -> None:
+        attempts.append(part.types_from_sample)
+        real_settle(part)
+
+    monkeypatch.setattr(csv_reader.CsvPart, "settle", counting_settle)
+    assert lakehouse.sync("mutations").exit_code == 0
+
+    assert attempts == [True]  # one refuted one-pass write, then the checked one
+    table = lakehouse.table(TABLE)
+    assert table.schema.field("valeur").type == pa.float64()
+    values = dict(zip(table["code"].to_pylist(), table["valeur"].to_pylist(), strict=True))
+    assert values["00007"] == 7.0 and values["99999"] == 2.5 and len(values) == 3001
+    assert len(data_files(lakehouse)) == 1  # the refuted attempt's file is gone
+    assert writers(lakehouse) == {"Polars"}
+
+
+@pytest.mark.usefixtures("fast_path")
+def test_a_short_row_past_the_sample_is_named_and_leaves_no_file(lakehouse: Lakehouse, mirror: MirrorServer) -> None:
+    rows = [b"%05d;%d;x" % (index, index) for index in range(3000)]
+    rows.insert(2500, b"12345;6")  # polars would read it as an empty last cell; the reference reader refuses it
+    serve(mirror, b"code;valeur;note\n" + b"\n".join(rows) + b"\n")
+    (failed,) = lakehouse.sync("mutations").failed
+    assert "row 2501 (line 2502) has 2 fields, header has 3" in str(failed.error)
+    assert data_files(lakehouse) == []
+    assert lakehouse.table_names() == set()
+
+
+@pytest.mark.usefixtures("fast_path")
 def test_a_failing_polars_write_leaves_no_file_and_no_table(
     tmp_path: Path, lakehouse: Lakehouse, mirror: MirrorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

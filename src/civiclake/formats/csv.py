@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from civiclake.errors import FormatError
@@ -82,12 +83,31 @@ class CsvPart(TabularPart):
         self._fell_back_to_cp1252 = False
         self._types: list[InferredType] = []
         self._fast_input: _FastInput | None = None
+        self._schema: pa.Schema | None = None
+        # Whether the types come from the sample alone, held by guards in ``lazy_frame()`` (see ``settle``).
+        self._sampled_types = False
+        self._may_trust_sample = True
 
-    @cached_property
+    @property
     def schema(self) -> pa.Schema:
-        fast = self._infer_schema_fast()
-        if fast is not None:
-            return fast
+        if self._schema is None:
+            self._schema = self._infer_schema_fast() or self._infer_schema_with_fallback()
+        return self._schema
+
+    @property
+    def types_from_sample(self) -> bool:
+        """True while the types rest on the sample: ``lazy_frame()`` then fails on a row that refutes them."""
+        return self._sampled_types
+
+    def settle(self) -> None:
+        """Decide the types over every row, after a row refuted the sample's (``lazy_frame()`` failed).
+
+        The whole-file checks run, or the reference reader reads the file; ``schema`` may change.
+        """
+        self._may_trust_sample, self._sampled_types = False, False
+        self._schema, self._fast_input = None, None
+
+    def _infer_schema_with_fallback(self) -> pa.Schema:
         try:
             return self._infer_schema()
         except _InvalidUtf8Error:
@@ -114,12 +134,25 @@ class CsvPart(TabularPart):
         runs on every core; None when the file took the reference reader, which only ``batches()`` streams.
 
         Conversions are strict: if the file changed since its types were inferred, running the query fails.
+        When the types come from the sample (``types_from_sample``), the query also fails on the first row
+        that refutes them: a value off its column's rule, or a row whose last cell is empty (it could be a
+        short row, which polars cannot tell from one). ``settle()``, then a new query, is the answer.
         """
         schema = self.schema
         fast = self._fast_input
         if fast is None:
             return None
         import polars as pl
+
+        if self._sampled_types:
+            columns = [
+                polars_conversion(_fast_column(index), inferred, guarded=True).alias(field.name)
+                for index, (inferred, field) in enumerate(zip(self._types, schema, strict=True))
+            ]
+            last = pl.col(_fast_column(fast.width - 1))
+            short = pl.when(last == "").then(pl.lit("short row?")).otherwise(pl.lit("0")).str.to_integer(strict=True)
+            columns[-1] = pl.when(short == 0).then(columns[-1]).alias(schema.names[-1])
+            return _scan_text(fast).select(columns)
 
         # Numbers proven over every row are parsed by the CSV reader itself: for values of the proven shape
         # its parse is the cast's, and the column never exists as text. Decimal commas are a reader-wide
@@ -156,19 +189,29 @@ class CsvPart(TabularPart):
         sample = self._read_sample()
         if sample is None:
             return None
-        header, inferences = sample
+        header, inferences, sample_has_empty_last_cell = sample
         fast = self._utf8_input(encoding, delimiter, len(header))
         if fast is None:
             return None
-        checked = _check_whole_file(fast, inferences)
-        if checked is None:
-            return None
-        rows, suspect_rows = checked
-        if (suspect_rows or _has_lone_carriage_return(fast.path)) and _reference_row_count(fast) != rows:
-            return None
+        lone_carriage_return = _has_lone_carriage_return(fast.path)
+        if (
+            self._may_trust_sample
+            and not sample_has_empty_last_cell
+            and not lone_carriage_return
+            and all(inference.decided_by_sample() for inference in inferences)
+        ):
+            # One pass instead of two: the write itself checks the sample's types (see lazy_frame).
+            self._sampled_types = True
+        else:
+            checked = _check_whole_file(fast, inferences)
+            if checked is None:
+                return None
+            rows, suspect_rows = checked
+            if (suspect_rows or lone_carriage_return) and _reference_row_count(fast) != rows:
+                return None
+            self.rows_read = rows
         self._fast_input = fast
         self._types = [inference.result() for inference in inferences]
-        self.rows_read = rows
         names = normalise_column_names(header)
         return pa.schema(
             [
@@ -177,8 +220,9 @@ class CsvPart(TabularPart):
             ]
         )
 
-    def _read_sample(self) -> tuple[list[str], list[TextColumnInference]] | None:
-        """Header and inference state after the first block, read by the reference parser; None if it fails."""
+    def _read_sample(self) -> tuple[list[str], list[TextColumnInference], bool] | None:
+        """Header, inference state after the first block (read by the reference parser) and whether a row of
+        it has an empty last cell; None if the parser fails."""
         header: list[str] = []
         try:
             with self._source.open() as stream:
@@ -191,7 +235,8 @@ class CsvPart(TabularPart):
         inferences = [TextColumnInference(name) for name in normalise_column_names(header)]
         for column, inference in zip(first.columns, inferences, strict=True):
             inference.update(column)
-        return header, inferences
+        last = first.column(first.num_columns - 1)
+        return header, inferences, bool(pc.any(pc.equal(last, "")).as_py())
 
     def _utf8_input(self, encoding: str, delimiter: str, width: int) -> _FastInput | None:
         """The file as UTF-8 on local disk: the source itself when it already is, else a decoded copy."""
@@ -508,6 +553,9 @@ def _has_lone_carriage_return(path: Path) -> bool:
         while chunk := stream.read(_COPY_BYTES):
             if pending and not chunk.startswith(b"\n"):
                 return True
+            if b"\r" not in chunk:  # memchr: most files have no CR at all, and this costs next to nothing
+                pending = False
+                continue
             lone = _LONE_CR.search(chunk)
             if lone and lone.start() < len(chunk) - 1:
                 return True

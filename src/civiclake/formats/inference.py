@@ -36,6 +36,11 @@ _ISO_TIMESTAMP = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _ZONE_OFFSET = r"(Z|[+-][0-9]{2}:?[0-9]{2})$"
+# The same shape with the offset required, and with no offset at all.
+_OFFSET_TIMESTAMP = _ISO_TIMESTAMP.removesuffix(")?$") + ")$"
+_LOCAL_TIMESTAMP = _ISO_TIMESTAMP.removesuffix(r"(Z|[+-][0-9]{2}:?[0-9]{2})?$") + "$"
+# What a guarded conversion turns a value of the wrong shape into: no strict conversion accepts it.
+_UNCONVERTIBLE = "\x00 not of the sampled type"
 ISO_DATE_FORMAT = "%Y-%m-%d"
 DAY_FIRST_DATE_FORMAT = "%d/%m/%Y"
 
@@ -170,6 +175,25 @@ class TextColumnInference:
             self._maybe_timestamp = False  # mixing local and offset times cannot be put on one axis
             return
         self._maybe_timestamp = _casts(values, _timestamp_type(self._saw_zone_offset))
+
+    def decided_by_sample(self) -> bool:
+        """Whether ``result()`` already is the whole file's type provided its rule holds on every later row.
+
+        True when the type's rule is the first one still open (or none is: text, which no later value can
+        change) and the sample fixed the type's settings: a decimal separator, the zone offsets, a day above
+        12. Then a write guarded by ``polars_conversion(..., guarded=True)`` checks that rule as it converts,
+        and the separate whole-file pass is not needed. False when a later value could still change the type
+        without breaking a rule (a column empty so far, dates not yet proven day-first, decimals with no
+        separator seen).
+        """
+        if not self._saw_value:
+            return False
+        rule = self._first_open_rule()
+        if rule == "decimal":
+            return self._decimal_style() is not None
+        if rule == "day_first_date":
+            return self._saw_day_over_12
+        return True
 
     def whole_file_checks(self, column: str) -> dict[str, pl.Expr]:
         """Polars aggregations over every row of ``column`` (read as text, empty cells as "") for the next rule.
@@ -306,15 +330,23 @@ def convert_text_column(column: pa.Array, inferred: InferredType) -> pa.Array:
     return pc.cast(column, inferred.arrow_type)
 
 
-def polars_conversion(column: str, inferred: InferredType) -> pl.Expr:
+def polars_conversion(column: str, inferred: InferredType, *, guarded: bool = False) -> pl.Expr:
     """``convert_text_column`` as a polars expression: the same values, computed by polars' threads.
 
-    Conversions are strict: a value that does not convert means the file changed since its types were
-    inferred, and the error stops the write.
+    Conversions are strict: a value that does not convert stops the query. ``guarded`` is for a type that
+    only a sample decided (``decided_by_sample``): every value is also held to the type's rule (the shape a
+    strict parse alone would let through: `007`, `+5`, `1e5`, `1/2/2020`), so the query fails on the first
+    value that refutes the sample. Unguarded, a failure means the file changed since its types were checked.
     """
     import polars as pl
 
     text = pl.col(column)
+    rule = _guard_pattern(inferred) if guarded else None
+    if rule is not None:
+        holds = text.str.contains(rule)
+        if pa.types.is_floating(inferred.arrow_type):
+            holds = holds & (_digit_count(text) <= _MAX_DECIMAL_DIGITS)
+        text = pl.when(holds | (text == "")).then(text).otherwise(pl.lit(_UNCONVERTIBLE))
     text = pl.when(text != "").then(text)
     if pa.types.is_string(inferred.arrow_type):
         return text
@@ -327,6 +359,20 @@ def polars_conversion(column: str, inferred: InferredType) -> pl.Expr:
     if inferred.decimal_comma:
         text = text.str.replace(",", ".", literal=True)
     return text.cast(pl.Float64, strict=True)
+
+
+def _guard_pattern(inferred: InferredType) -> str | None:
+    """The rule every value of a column of this type follows, as one regular expression; None for text."""
+    arrow_type = inferred.arrow_type
+    if pa.types.is_integer(arrow_type):
+        return _INTEGER
+    if pa.types.is_floating(arrow_type):
+        return _DECIMAL.replace("[.,]", "," if inferred.decimal_comma else re.escape("."))
+    if inferred.date_format is not None:
+        return _DATE_RULES["iso_date" if inferred.date_format == ISO_DATE_FORMAT else "day_first_date"][0]
+    if pa.types.is_timestamp(arrow_type):
+        return _OFFSET_TIMESTAMP if arrow_type.tz is not None else _LOCAL_TIMESTAMP
+    return None
 
 
 def _parse_timestamp(values: pl.Expr, *, with_zone_offset: bool, strict: bool = False) -> pl.Expr:

@@ -1,17 +1,15 @@
 """HTTP with retries: the one way civiclake talks to web APIs and downloads files.
 
 Transient failures (429, 5xx, timeouts, reset connections) are retried with exponential backoff and
-full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in chunks, hashing as
-they go, so memory stays flat whatever the file size.
+full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in chunks, hashed on other
+threads as they go (``StreamDigests``), so memory stays flat whatever the file size.
 """
 
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import random
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,8 +28,8 @@ from civiclake.errors import (
     TransientError,
     TransientHttpError,
 )
+from civiclake.sources.digests import StreamDigests
 
-CHUNK_BYTES = 1024 * 1024
 _T = TypeVar("_T")
 
 ProgressCallback = Callable[[int], None]
@@ -79,34 +77,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-class _Hasher:
-    """Feeds bytes to sha256 and to the catalogue's own algorithm (sha1, md5, crc...)."""
-
-    def __init__(self, extra_algorithms: tuple[str, ...]) -> None:
-        self.sha256 = hashlib.sha256()
-        self.others: dict[str, Any] = {}
-        self.crc = 0
-        for algorithm in extra_algorithms:
-            if algorithm == "crc":
-                self.others["crc"] = None
-            elif algorithm in ("sha1", "md5", "sha512"):
-                self.others[algorithm] = hashlib.new(algorithm)
-
-    def update(self, chunk: bytes) -> None:
-        self.sha256.update(chunk)
-        for algorithm, hasher in self.others.items():
-            if algorithm == "crc":
-                self.crc = zlib.crc32(chunk, self.crc)
-            else:
-                hasher.update(chunk)
-
-    def digests(self) -> dict[str, str]:
-        result = {"sha256": self.sha256.hexdigest()}
-        for algorithm, hasher in self.others.items():
-            result[algorithm] = f"{self.crc:08x}" if algorithm == "crc" else hasher.hexdigest()
-        return result
 
 
 class HttpClient:
@@ -166,31 +136,29 @@ class HttpClient:
         """Stream ``url`` into ``destination``; a retried attempt starts the file again from zero."""
 
         def attempt() -> Download:
-            hasher = _Hasher(checksum_algorithms)
-            size = 0
-            with self._client.stream("GET", url) as response:
+            with self._client.stream("GET", url) as response, StreamDigests(checksum_algorithms) as digests:
                 _raise_for_status(response)
                 declared = response.headers.get("content-length")
                 if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
                     raise TooLargeError(f"{url} is {int(declared)} bytes, over the limit of {max_bytes}")
                 with destination.open("wb") as sink:
-                    for chunk in response.iter_bytes(CHUNK_BYTES):
-                        size += len(chunk)
-                        if max_bytes is not None and size > max_bytes:
+                    # Chunks as the socket gives them: re-chunking them in Python cost more than the hashing.
+                    for chunk in response.iter_bytes():
+                        digests.update(chunk)
+                        if max_bytes is not None and digests.size > max_bytes:
                             raise TooLargeError(f"{url} grew past the limit of {max_bytes} bytes while downloading")
-                        hasher.update(chunk)
                         sink.write(chunk)
                         if on_progress:
                             on_progress(len(chunk))
-                digests = hasher.digests()
+                found = digests.hexdigests()
                 return Download(
                     url=url,
                     final_url=str(response.url),
                     status=response.status_code,
                     headers=dict(response.headers),
-                    size=size,
-                    sha256=digests.pop("sha256"),
-                    digests=digests,
+                    size=digests.size,
+                    sha256=found.pop("sha256"),
+                    digests=found,
                 )
 
         return self._with_retries(url, attempt)

@@ -10,7 +10,6 @@ Files that match no pattern are reported as skipped, never silently ignored.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from civiclake.config import Settings
 from civiclake.errors import SourceError, TooLargeError
 from civiclake.sources.base import DatasetInfo, DiscoveredDataset, DiscoveryFailure, Resource, SkippedResource
+from civiclake.sources.digests import StreamDigests
 from civiclake.sources.files.landing import LandedFile, LandingZone
 from civiclake.sources.files.patterns import FilePatterns
 from civiclake.sources.http import Download, ProgressCallback
@@ -88,17 +88,19 @@ class FilesConnector:
         self, resource: Resource, destination: Path, on_progress: ProgressCallback | None, cursor: str | None = None
     ) -> Download:
         """Copy the file in chunks, hashing as it goes; a file that changes size meanwhile is refused."""
-        hasher = hashlib.sha256()
-        size = 0
-        with self.landing.open(resource.resource_id) as source, destination.open("wb") as sink:
+        with (
+            self.landing.open(resource.resource_id) as source,
+            destination.open("wb") as sink,
+            StreamDigests() as digests,
+        ):
             while chunk := source.read(COPY_CHUNK_BYTES):
-                size += len(chunk)
-                if resource.max_bytes is not None and size > resource.max_bytes:
+                digests.update(chunk)
+                if resource.max_bytes is not None and digests.size > resource.max_bytes:
                     raise TooLargeError(f"grew past the limit of {resource.max_bytes} bytes while being copied")
-                hasher.update(chunk)
                 sink.write(chunk)
                 if on_progress:
                     on_progress(len(chunk))
+            sha256, size = digests.hexdigests()["sha256"], digests.size
         if resource.filesize is not None and size != resource.filesize:
             raise SourceError(
                 f"changed while being copied ({resource.filesize} bytes listed, {size} read): "
@@ -108,9 +110,7 @@ class FilesConnector:
         if resource.last_modified:
             headers["last-modified"] = resource.last_modified
         # Not HTTP: status 0 tells the raw manifest's reader that no server answered.
-        return Download(
-            url=resource.url, final_url=resource.url, status=0, headers=headers, size=size, sha256=hasher.hexdigest()
-        )
+        return Download(url=resource.url, final_url=resource.url, status=0, headers=headers, size=size, sha256=sha256)
 
     def _resource(self, item: LandedFile, dataset: str, entity: str) -> Resource:
         return Resource(
