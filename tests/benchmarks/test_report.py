@@ -14,9 +14,10 @@ GIB = 1024**3
 
 
 def test_summary_takes_the_median_time_and_the_largest_peak() -> None:
-    runs = [Run(10.0, 500.0, 100), Run(12.0, 520.0, 100), Run(30.0, 480.0, 100)]
+    runs = [Run(10.0, 500.0, 100, 15.0), Run(12.0, 520.0, 100, 19.0), Run(30.0, 480.0, 100, 17.0)]
     figures = report.summarise(runs, size_bytes=1_200_000_000, rows=6_000_000)
     assert figures["median_seconds"] == 12.0
+    assert figures["median_cpu_seconds"] == 17.0
     assert figures["mb_per_second"] == 100.0
     assert figures["rows_per_second"] == 500_000
     assert figures["peak_rss_mib"] == 520.0
@@ -152,10 +153,31 @@ def test_size_labels(size: int, label: str) -> None:
     assert size_label(size) == label
 
 
-def test_the_time_left_to_the_loader_for_the_throughput_target() -> None:
-    phases = {"total": 7.0, "parts": {"download": 2.0, "load: read, type, write": 4.0, "the rest": 1.0}}
-    # polars takes 5 s: 0.7x its throughput is 7.14 s for the sync, 3 s of which are outside the loader.
-    assert report.loader_budget(result(phases=phases)) == ("polars", 4.14, 0.83)
-    assert report.loader_budget(result()) is None
-    page = " ".join(report.render_markdown(result(phases=phases)).split())
-    assert "the loader would have 4.14 s: 0.83x the time polars took" in page
+def with_cpu(civiclake_cpu: float | None, polars_cpu: float = 9.0) -> dict[str, Any]:
+    found = result()
+    found["contenders"]["civiclake"]["median_cpu_seconds"] = civiclake_cpu
+    found["contenders"]["polars"]["median_cpu_seconds"] = polars_cpu
+    return found
+
+
+def test_the_cpu_floor_against_the_time_the_throughput_target_allows() -> None:
+    # polars takes 5 s: 0.7x its throughput allows 7.14 s of wall time, 14.29 CPU seconds on 2 cores.
+    out_of_reach = report.cpu_floor(with_cpu(16.0))
+    assert out_of_reach is not None
+    assert (out_of_reach["floor_seconds"], out_of_reach["allowed_seconds"]) == (8.0, 7.14)
+    assert (out_of_reach["extra_cpu"], out_of_reach["room_cpu"]) == (7.0, 5.29)
+    page = " ".join(report.render_markdown(with_cpu(16.0)).split())
+    assert "a sync used 16.0 CPU seconds, polars 9.0" in page
+    assert "cannot take less than 8.00 s of wall time" in page and "means 7.14 s" in page
+    assert "out of reach here: the sync spends 7.0 CPU seconds more than polars" in page
+    assert "where the target leaves 5.3" in page
+
+    page = " ".join(report.render_markdown(with_cpu(12.0)).split())
+    assert "The CPU leaves room for the target" in page
+    assert report.cpu_floor(with_cpu(None)) is None  # a result from before CPU times were kept
+
+
+def test_the_results_table_shows_cpu_seconds() -> None:
+    page = report.render_markdown(with_cpu(16.0))
+    assert "| polars `scan_csv` → `sink_parquet` | 5.00 | 9.0 | 214.7 |" in page
+    assert "| DuckDB `read_csv` → `COPY … TO parquet` | 8.00 | — |" in page
