@@ -346,8 +346,10 @@ def polars_conversion(column: str, inferred: InferredType, *, guarded: bool = Fa
         holds = text.str.contains(rule)
         if pa.types.is_floating(inferred.arrow_type):
             holds = holds & (_digit_count(text) <= _MAX_DECIMAL_DIGITS)
-        text = pl.when(holds | (text == "")).then(text).otherwise(pl.lit(_UNCONVERTIBLE))
-    text = pl.when(text != "").then(text)
+        # One new column of text per typed column, not two: memory per batch is the write's peak.
+        text = pl.when(text == "").then(None).when(holds).then(text).otherwise(pl.lit(_UNCONVERTIBLE))
+    else:
+        text = pl.when(text != "").then(text)
     if pa.types.is_string(inferred.arrow_type):
         return text
     if inferred.date_format is not None:
