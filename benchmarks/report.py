@@ -76,6 +76,11 @@ Tried, measured on 256 MiB and 1 GiB inputs, and kept or dropped:
 - zstd level 3 (polars' default) against level 1 (Arrow's default, which the batch path already used): level
   1 writes 10% larger files for 11% less CPU in the write. Level 1 for both writers. snappy or lz4: files a
   third larger. Dropped.
+- Peak RSS: polars' streaming write sets it, and it moves by up to 80 MiB between back-to-back runs of the
+  same code on the same file (650 to 735 MiB in four runs of the write alone; 725, 789 and 775 MiB in the three
+  rounds above). The one-pass write, which reads numbers as text for its guards, adds about 20 MiB. Digests fed
+  the socket's 64 KiB chunks had left 25 MB in the allocator's heap; joined 1 MiB blocks leave 5 MB. Kept.
+  Fewer sink morsels in flight (`POLARS_INFLIGHT_SINK_MORSEL_LIMIT`): no difference beyond that noise. Not set.
 - `pl.collect_all` of the type checks and the write over one scan: polars 2.1 scans twice (CPU is the sum)
   and the peak RSS grows by 300 MB. Dropped.
 - Row-group size, `low_memory`, allocator decay settings: no change to the peak RSS (polars' streaming engine
