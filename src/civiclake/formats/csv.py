@@ -84,6 +84,7 @@ class CsvPart(TabularPart):
         self._types: list[InferredType] = []
         self._fast_input: _FastInput | None = None
         self._schema: pa.Schema | None = None
+        self._utf8_copy: Path | None = None  # a decoded copy for polars, made once
         # Whether the types come from the sample alone, held by guards in ``lazy_frame()`` (see ``settle``).
         self._sampled_types = False
         self._may_trust_sample = True
@@ -243,6 +244,8 @@ class CsvPart(TabularPart):
         source = self._source
         if isinstance(source, FileSource) and encoding in _UTF8_NAMES:
             path = source.path
+        elif self._utf8_copy is not None:
+            path = self._utf8_copy  # made before a later row refuted the sample's types: still the same bytes
         else:
             # Beside the source: the pipeline's scratch folder, sized for downloads (a pod's /tmp may not be).
             folder = Path(tempfile.mkdtemp(prefix="civiclake-utf8-", dir=_folder_of(source)))
@@ -252,6 +255,7 @@ class CsvPart(TabularPart):
                 _copy_as_utf8(source, encoding, path)
             except (UnicodeDecodeError, FormatError):
                 return None  # the reference reader names the undecodable byte or the archive problem
+            self._utf8_copy = path
         with path.open("rb") as stream:
             start = stream.read(4).removeprefix(codecs.BOM_UTF8)
         if start[:1] in (b"\r", b"\n"):
