@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,7 @@ def read_with(
                 assert isinstance(part, csv_reader.CsvPart)
                 sampled = sampled or part.types_from_sample
                 try:
-                    table = frame.collect().to_arrow()
+                    table = frame.collect(engine="streaming").to_arrow()  # the engine the bronze writer runs
                     break
                 except pl.exceptions.PolarsError:
                     assert part.types_from_sample, "only types from the sample may fail the query"
@@ -219,6 +220,27 @@ def test_an_empty_last_cell_in_the_sample_takes_the_two_pass_check(
     assert_same_as_reference(path, monkeypatch, sample_bytes=sample_bytes)
     fast = read_with(path, monkeypatch, fast=True, sample_bytes=sample_bytes)
     assert fast.fast and not fast.sampled
+
+
+def test_polars_read_chunks_that_cut_quoted_cells_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """civiclake reads in smaller chunks than polars' default (to bound memory): chunk edges must not matter."""
+    generated = write_messy_csv(tmp_path / "messy.csv", 1024 * 1024)
+    with monkeypatch.context() as patch:
+        patch.setenv("POLARS_CSV_CHUNK_SIZE", str(16 * 1024))  # ~64 edges, many inside quoted `;` and newlines
+        reference = assert_same_as_reference(generated.path, monkeypatch, sample_bytes=32 * 1024)
+    assert reference.table is not None and reference.table.num_rows == generated.rows
+
+
+def test_a_scan_sets_the_polars_chunk_size_unless_the_operator_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = csv_reader._FastInput(MIRROR_FILES / "caract-2023.csv", width=3, delimiter=";")
+    monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    csv_reader._scan_text(fast)
+    assert os.environ["POLARS_CSV_CHUNK_SIZE"] == str(4 * 1024 * 1024)
+    monkeypatch.setenv("POLARS_CSV_CHUNK_SIZE", "1048576")
+    csv_reader._scan_text(fast)
+    assert os.environ["POLARS_CSV_CHUNK_SIZE"] == "1048576"
 
 
 def test_the_generated_file_is_written_in_one_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
