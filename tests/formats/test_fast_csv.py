@@ -351,12 +351,18 @@ def test_small_files_keep_the_reference_reader(tmp_path: Path) -> None:
         (b"a\nb\r", True),  # the file ends on a CR
         (b"x" * 9 + b"\r" + b"\ny", False),  # a CRLF split across two chunks
         (b"x" * 9 + b"\r" + b"y", True),  # a lone CR at the end of a chunk
+        (b"a\r\nb\r\nc\rd", True),  # a lone CR after CRLFs: in the regular expression's part
+        (b"a\r\nb\r\r\nd", True),  # a lone CR right before a CRLF
+        (b"a\r\nb\r\n\r", True),  # the last chunk ends on a CR after CRLFs
     ],
 )
+@pytest.mark.parametrize("looped", [1, 4096], ids=["regex-after-one", "memchr-loop"])
+@pytest.mark.parametrize("chunk_bytes", [10, 1024], ids=["10-byte-chunks", "one-chunk"])
 def test_lone_carriage_returns_are_found_across_chunks(
-    tmp_path: Path, content: bytes, lone: bool, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, content: bytes, lone: bool, looped: int, chunk_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(csv_reader, "_COPY_BYTES", 10)
+    monkeypatch.setattr(csv_reader, "_COPY_BYTES", chunk_bytes)
+    monkeypatch.setattr(csv_reader, "_CARRIAGE_RETURNS_LOOPED", looped)
     path = tmp_path / "data.csv"
     path.write_bytes(content)
     assert csv_reader._has_lone_carriage_return(path) is lone
