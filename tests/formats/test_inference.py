@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pyarrow as pa
 import pytest
 
-from civiclake.formats.inference import TextColumnInference, convert_text_column, is_code_like_name
+from civiclake.formats.inference import (
+    InferredType,
+    TextColumnInference,
+    convert_text_column,
+    is_code_like_name,
+    polars_conversion,
+)
 
 
 def infer(values: list[str], name: str = "value", batch_size: int = 2) -> tuple[pa.DataType, list[object]]:
@@ -115,3 +122,30 @@ def test_other_names_are_typed(name: str) -> None:
 def test_a_later_batch_can_demote_a_column() -> None:
     arrow_type, _ = infer(["1", "2", "3", "4", "x"], batch_size=2)
     assert arrow_type == pa.string()
+
+
+DECIMAL_EDGES = [
+    "", "1", "0", "-0", "007", "-07", "0{s}5", "-0{s}5", "00{s}5", "+1", "{s}5", "5{s}", "1{s}2{s}3", "1e5",
+    "inf", "nan",
+    " 1", "1 ", "12345678901234567", "123456789012345678", "-12345678901234567", "1234567890123456{s}7",
+    "12345678901234567{s}8", "-1234567890123456{s}7", "1{s}2345678901234567", "1{s}23456789012345678",
+    "0{s}1234567890123456", "0{s}12345678901234567", "1{o}5",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("separator", [",", "."])
+def test_the_guard_on_a_sampled_decimal_type_lets_through_exactly_what_the_rules_type(separator: str) -> None:
+    """The one-pass write's guard (shape and digit count in one expression) against the batch rules."""
+    other = "." if separator == "," else ","
+    inferred = InferredType(pa.float64(), decimal_comma=separator == ",")
+    guarded = polars_conversion("value", inferred, guarded=True)
+    for edge in DECIMAL_EDGES:
+        value = edge.format(s=separator, o=other)
+        rules = TextColumnInference("value")
+        rules.update(pa.array([f"1{separator}5", value], pa.string()))
+        try:
+            pl.DataFrame({"value": [value]}).select(guarded)
+            let_through = True
+        except pl.exceptions.PolarsError:
+            let_through = False
+        assert let_through == (rules.result() == inferred), value

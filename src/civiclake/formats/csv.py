@@ -35,7 +35,13 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from civiclake.errors import FormatError
-from civiclake.formats.inference import InferredType, TextColumnInference, convert_text_column, polars_conversion
+from civiclake.formats.inference import (
+    InferredType,
+    TextColumnInference,
+    convert_text_column,
+    polars_conversion,
+    query_fails_where,
+)
 from civiclake.formats.model import DetectedFormat, TabularPart, field_with_original_name
 from civiclake.formats.sources import ByteSource, FileSource, GzipSource, ZipMemberSource, first_undecodable_byte
 from civiclake.naming import normalise_column_names
@@ -156,9 +162,8 @@ class CsvPart(TabularPart):
                 polars_conversion(_fast_column(index), inferred, guarded=True).alias(field.name)
                 for index, (inferred, field) in enumerate(zip(self._types, schema, strict=True))
             ]
-            last = pl.col(_fast_column(fast.width - 1))
-            short = pl.when(last == "").then(pl.lit("short row?")).otherwise(pl.lit("0")).str.to_integer(strict=True)
-            columns[-1] = pl.when(short == 0).then(columns[-1]).alias(schema.names[-1])
+            could_be_short = pl.col(_fast_column(fast.width - 1)) == ""
+            columns[-1] = pl.when(query_fails_where(could_be_short)).then(columns[-1]).alias(schema.names[-1])
             return _scan_text(fast).select(columns)
 
         # Numbers proven over every row are parsed by the CSV reader itself: for values of the proven shape

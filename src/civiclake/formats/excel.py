@@ -12,13 +12,16 @@ import warnings
 from collections.abc import Generator, Hashable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import openpyxl
 import xlrd
 
 from civiclake.errors import FormatError
 from civiclake.formats.model import DetectedFormat
 from civiclake.formats.records import RecordsPart
+
+if TYPE_CHECKING:
+    import openpyxl
 
 _ROWS_PER_FETCH = 1000
 
@@ -96,6 +99,8 @@ def _header_text(cell: object) -> str:
 
 @contextmanager
 def _xlsx_workbook(path: Path) -> Iterator[openpyxl.Workbook]:
+    import openpyxl  # here: its import (60 ms) is paid by runs that read a workbook, not by every sync
+
     # openpyxl refuses a file name without an xlsx-like extension, and downloads in flight have none:
     # it is given the open file instead, which it reads the same way.
     with path.open("rb") as handle:
