@@ -1,8 +1,8 @@
 """HTTP with retries: the one way civiclake talks to web APIs and downloads files.
 
 Transient failures (429, 5xx, timeouts, reset connections) are retried with exponential backoff and
-full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in chunks, hashed on other
-threads as they go (``StreamDigests``), so memory stays flat whatever the file size.
+full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in blocks, hashed and written on
+other threads as they go (``StreamDigests``), so memory stays flat whatever the file size.
 """
 
 from __future__ import annotations
@@ -136,21 +136,20 @@ class HttpClient:
         """Stream ``url`` into ``destination``; a retried attempt starts the file again from zero."""
 
         def attempt() -> Download:
-            with self._client.stream("GET", url) as response, StreamDigests(checksum_algorithms) as digests:
+            with self._client.stream("GET", url) as response:
                 _raise_for_status(response)
                 declared = response.headers.get("content-length")
                 if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
                     raise TooLargeError(f"{url} is {int(declared)} bytes, over the limit of {max_bytes}")
-                with destination.open("wb") as sink:
+                with destination.open("wb") as sink, StreamDigests(checksum_algorithms, copy_to=sink) as digests:
                     # Chunks as the socket gives them: re-chunking them in Python cost more than the hashing.
                     for chunk in response.iter_bytes():
                         digests.update(chunk)
                         if max_bytes is not None and digests.size > max_bytes:
                             raise TooLargeError(f"{url} grew past the limit of {max_bytes} bytes while downloading")
-                        sink.write(chunk)
                         if on_progress:
                             on_progress(len(chunk))
-                found = digests.hexdigests()
+                    found = digests.hexdigests()
                 return Download(
                     url=url,
                     final_url=str(response.url),

@@ -91,13 +91,12 @@ class FilesConnector:
         with (
             self.landing.open(resource.resource_id) as source,
             destination.open("wb") as sink,
-            StreamDigests() as digests,
+            StreamDigests(copy_to=sink) as digests,
         ):
             while chunk := source.read(COPY_CHUNK_BYTES):
                 digests.update(chunk)
                 if resource.max_bytes is not None and digests.size > resource.max_bytes:
                     raise TooLargeError(f"grew past the limit of {resource.max_bytes} bytes while being copied")
-                sink.write(chunk)
                 if on_progress:
                     on_progress(len(chunk))
             sha256, size = digests.hexdigests()["sha256"], digests.size
