@@ -25,6 +25,7 @@ import tempfile
 import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -198,14 +199,18 @@ class CsvPart(TabularPart):
             or _declared_size(self._source) < FAST_PATH_MIN_BYTES
         ):
             return None
-        sample = self._read_sample()
+        path = self._utf8_path(encoding)
+        if path is None:
+            return None
+        # The scan for lone CRs reads the whole file while pyarrow parses the sample: two cores, half the wait.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            scan = pool.submit(_has_lone_carriage_return, path)
+            sample = self._read_sample()
+            lone_carriage_return = scan.result()
         if sample is None:
             return None
         header, inferences, sample_has_empty_last_cell = sample
-        fast = self._utf8_input(encoding, delimiter, len(header))
-        if fast is None:
-            return None
-        lone_carriage_return = _has_lone_carriage_return(fast.path)
+        fast = _FastInput(path, len(header), delimiter)
         if (
             self._may_trust_sample
             and not sample_has_empty_last_cell
@@ -250,8 +255,9 @@ class CsvPart(TabularPart):
         last = first.column(first.num_columns - 1)
         return header, inferences, bool(pc.any(pc.equal(last, "")).as_py())
 
-    def _utf8_input(self, encoding: str, delimiter: str, width: int) -> _FastInput | None:
-        """The file as UTF-8 on local disk: the source itself when it already is, else a decoded copy."""
+    def _utf8_path(self, encoding: str) -> Path | None:
+        """The file as UTF-8 on local disk: the source itself when it already is, else a decoded copy; None
+        when polars would read it differently from pyarrow or cannot decode it."""
         source = self._source
         if isinstance(source, FileSource) and encoding in _UTF8_NAMES:
             path = source.path
@@ -271,7 +277,7 @@ class CsvPart(TabularPart):
             start = stream.read(4).removeprefix(codecs.BOM_UTF8)
         if start[:1] in (b"\r", b"\n"):
             return None  # pyarrow skips blank lines before the header; polars would take one as the header
-        return _FastInput(path, width, delimiter)
+        return path
 
     def _convert(self, column: pa.Array, inferred: InferredType, field: pa.Field) -> pa.Array:
         try:
