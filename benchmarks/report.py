@@ -40,10 +40,12 @@ DESIGN_NOTES = """## How a large CSV is synced, and what was tried
 `civiclake sync` keeps its semantics on large files (types inferred over every row, codes kept as text,
 encodings, dialect, ragged rows named by line, lineage, idempotency, checksums) and uses every core:
 
-1. The download streams to disk; sha256 and the catalogue's own digest (sha1 here) are computed on threads of
-   their own, fed blocks of 4 MiB (`civiclake.sources.digests`). The file goes into the raw zone as a hard link.
+1. The download streams to disk. sha256, the catalogue's own digest (sha1 here) and the writing of the file
+   each run on a thread of their own, fed blocks of 1 MiB (`civiclake.sources.digests`). The file goes into
+   the raw zone as a hard link.
 2. pyarrow's reader (the reference parser) reads the first 4 MiB: the header, and a sample that closes most type
-   rules at once (a text column is decided by its first values) and proves the others.
+   rules at once (a text column is decided by its first values) and proves the others. Meanwhile another
+   thread scans the file for lone CRs.
 3. When the sample decides every column (each type's rule is the first still open, and its settings are known:
    decimal separator, zone offsets, a day above 12), polars writes in one pass with the sample's types,
    every value held to its column's rule as it is converted (`polars_conversion(..., guarded=True)`). A row
@@ -54,8 +56,8 @@ encodings, dialect, ragged rows named by line, lineage, idempotency, checksums) 
    empty could be short; a lone CR ends a row for pyarrow only): pyarrow's parser then counts the rows. Any
    doubt (a refused quote, invalid UTF-8, a blank line) gives the file back to the reference reader, which
    loads it or names the bad row.
-5. polars adds the lineage columns and writes one zstd (level 1) Parquet file, registered with pyiceberg's
-   `add_files` in one commit.
+5. polars reads the CSV in 4 MiB chunks, adds the lineage columns and writes one zstd (level 1) Parquet file,
+   registered with pyiceberg's `add_files` in one commit.
 
 `tests/formats/test_fast_csv.py` holds both fast ways to the reference reader's schema and values on the real
 data.gouv.fr and Olist files, the generated file (UTF-8 and cp1252) and every rule's edge cases, and checks which
@@ -66,29 +68,43 @@ Tried, measured on 256 MiB and 1 GiB inputs, and kept or dropped:
 - The reference reader before this work: two pyarrow passes, type checks through pyarrow compute from Python
   (the day-first date check formatted every date back to text), about one core: 0.21x pyarrow's own conversion.
 - Checks pass, then write (step 4 for every file): 0.47x polars. The check pass was 14% of the sync.
-- One guarded write instead (step 3): about 10% less CPU than check pass plus write, where it applies. The
-  guards are regular expressions on every typed value, as the check pass ran; what is saved is one CSV parse.
-  Kept. Numbers are then read as text (the guards need it): the native number parse of step 4 is not used.
+- One guarded write instead (step 3): about 10% less CPU than check pass plus write, where it applies. Kept.
+  Numbers are then read as text (the guards need it): the native number parse of step 4 is not used.
+- The guards, per million rows of the generated file on one core: 504 ms for its nine typed columns against
+  215 ms unguarded. A guard that swapped an off-rule value for an unconvertible text built a new text column;
+  a strict cast that overflows where the rule fails costs integer arithmetic only. The decimals' digit count,
+  computed apart, went into their pattern (one alternative per digit count before the separator: the regular
+  expression automaton costs the same). Dates and times parsed without polars' cache of parsed values: half the
+  time of a date column. Together: 322 ms against 154 ms unguarded. Kept. Integer guards by prefix tests
+  instead of a pattern: within the noise. Dropped.
 - Hashing on the download's thread (1 MiB re-chunked by httpx): 2.2 s of 1 GiB. Chunks as the socket gives
-  them, digests on two threads: about 1 s. Kept.
+  them, digests on two threads: 1.2 s. The file written by a thread of its own in 1 MiB blocks, instead of
+  64 KiB at a time by the reading thread: 0.86 s. Kept. httpx itself reads 1 GiB in 0.3 s of CPU here; the
+  rest is the two digests (0.5 s of CPU each), which bound the download on two cores.
 - Copying the file into the raw zone: 0.3 s per GiB. A hard link (a copy when the lake is elsewhere). Kept.
-- The lone-CR scan by regular expression on every chunk: a `memchr` test first skips chunks with no CR. Kept.
+- The lone-CR scan by regular expression on every chunk: 0.42 s per GiB. `memchr` from CR to CR, the regular
+  expression only for CRLF text (a CR on every line): 0.16 s, run while the sample is parsed. Kept.
 - zstd level 3 (polars' default) against level 1 (Arrow's default, which the batch path already used): level
   1 writes 10% larger files for 11% less CPU in the write. Level 1 for both writers. snappy or lz4: files a
   third larger. Dropped.
-- Peak RSS: polars' streaming write sets it, and it moves by up to 80 MiB between back-to-back runs of the
-  same code on the same file (650 to 735 MiB in four runs of the write alone; 725, 789 and 775 MiB in the three
-  rounds above). The one-pass write, which reads numbers as text for its guards, adds about 20 MiB. Digests fed
-  the socket's 64 KiB chunks had left 25 MB in the allocator's heap; joined 1 MiB blocks leave 5 MB. Kept.
-  Fewer sink morsels in flight (`POLARS_INFLIGHT_SINK_MORSEL_LIMIT`): no difference beyond that noise. Not set.
+- Peak RSS: polars' CSV reader takes 32 MiB chunks and reads four ahead, each split into a text column per
+  cell. 4 MiB chunks (`POLARS_CSV_CHUNK_SIZE`, an operator's own value kept): the write alone went from 650 to
+  735 MiB over four runs to 450 to 530 MiB, at the same speed; a whole sync from 725 to 789 MiB to about
+  500 MiB. 1 MiB chunks: 15 MiB less, 8% slower. 4 MiB kept. Chunk edges inside quoted cells change nothing:
+  the generated file gives the same values read in 64 KiB chunks, and a test reads it in 16 KiB chunks.
+- Row-group size, `low_memory`, allocator decay settings, fewer sink morsels in flight
+  (`POLARS_INFLIGHT_SINK_MORSEL_LIMIT`): no change to the peak RSS beyond the noise. Not set. The sample read
+  without pyarrow's read-ahead: 100 MB less kept by the allocator. Kept. Digests fed joined 1 MiB blocks rather
+  than the socket's 64 KiB chunks: 20 MB less left in the allocator's heap. Kept.
 - `pl.collect_all` of the type checks and the write over one scan: polars 2.1 scans twice (CPU is the sum)
   and the peak RSS grows by 300 MB. Dropped.
-- Row-group size, `low_memory`, allocator decay settings: no change to the peak RSS (polars' streaming engine
-  sets it). The sample read without pyarrow's read-ahead: 100 MB less kept by the allocator. Kept.
 - polars imported only when a large CSV is read: 0.2 s less for every `civiclake` command that loads none
-  (a no-op re-sync among them). Kept.
-- Not done: converting while downloading (blocks cut at row boundaries, written as they arrive). It would hide
-  the download behind the write, at the price of a second loader; the CPU figure above bounds what it can win.
+  (a no-op re-sync among them). openpyxl imported only when a workbook is read: 60 ms. Kept. The imports left
+  take about 0.55 s of one core before the download starts (sqlalchemy and pyiceberg for the catalog, pyarrow,
+  pydantic for the settings).
+- Not done: converting while downloading (blocks cut at row boundaries, written as they arrive). It is the one
+  change left that could hide the download (about 0.9 s) and the imports behind the write, at the price of a
+  second loader; the CPU figure above bounds what it can win.
 """
 
 

@@ -42,7 +42,7 @@ PLAIN_CONTENDERS = ("duckdb", "polars", "pyarrow", "pandas", "dlt-parquet", "dlt
 STAMP = "20260101-000000"
 # Functions whose inclusive share of the sync's samples says where its time goes.
 PROFILED_FUNCTIONS = {
-    "HttpClient.download": "download (hashing runs on other threads)",
+    "HttpClient.download": "download (hashing and writing run on other threads)",
     "RawZone.store": "keep the file in the raw zone (a hard link)",
     "CsvPart._read_sample": "first block read by pyarrow (header, sample)",
     "_check_whole_file": "polars: types settled over every row (when the sample leaves one open)",
@@ -361,7 +361,7 @@ def median_phases(phases: list[dict[str, float]]) -> dict[str, Any] | None:
     return {
         "total": round(total, 3),
         "parts": {
-            "download over HTTP (sha256 and sha1 hashed on other threads meanwhile)": round(download, 3),
+            "download over HTTP (sha256, sha1 and the write to disk on other threads meanwhile)": round(download, 3),
             "load: read, type, write Parquet, commit (all of loader.load)": round(load, 3),
             "the rest: start and imports, raw-zone copy, detection, meta tables": round(rest, 3),
         },
