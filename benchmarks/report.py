@@ -89,8 +89,8 @@ Tried, measured on 256 MiB and 1 GiB inputs, and kept or dropped:
   third larger. Dropped.
 - Peak RSS: polars' CSV reader takes 32 MiB chunks and reads four ahead, each split into a text column per
   cell. 4 MiB chunks (`POLARS_CSV_CHUNK_SIZE`, an operator's own value kept): the write alone went from 650 to
-  735 MiB over four runs to 450 to 530 MiB, at the same speed; a whole sync from 725 to 789 MiB to about
-  500 MiB. 1 MiB chunks: 15 MiB less, 8% slower. 4 MiB kept. Chunk edges inside quoted cells change nothing:
+  735 MiB over four runs to 450 to 530 MiB, at the same speed; a whole sync from 725 to 789 MiB to 520 to
+  570 MiB (the rounds above). 1 MiB chunks: about 35 MiB less, 8% slower. 4 MiB kept. Chunk edges inside quoted cells change nothing:
   the generated file gives the same values read in 64 KiB chunks, and a test reads it in 16 KiB chunks.
 - Row-group size, `low_memory`, allocator decay settings, fewer sink morsels in flight
   (`POLARS_INFLIGHT_SINK_MORSEL_LIMIT`): no change to the peak RSS beyond the noise. Not set. The sample read
