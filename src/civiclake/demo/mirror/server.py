@@ -104,6 +104,7 @@ class Response:
     headers: dict[str, str]
     body: Iterable[bytes] = ()
     length: int = 0
+    file: Path | None = None  # where ``body`` comes from on disk, when it is a whole file
 
 
 class ApiError(Exception):
@@ -184,7 +185,7 @@ class Api:
             headers["Last-Modified"] = email.utils.format_datetime(modified, usegmt=True)
         if request_headers.get("if-none-match") == etag:
             return Response(304, headers, [], 0)
-        return Response(200, headers, stored.chunks(), size)
+        return Response(200, headers, stored.chunks(), size, file=stored.path)
 
     def rewrite(self, text: str) -> str:
         """Point production URLs at the mirror."""
@@ -404,6 +405,15 @@ class ServiceHandler(BaseHTTPRequestHandler):
             if fault and fault.corrupt:
                 chunks = _corrupt(chunks, response.length)
             reset_after = fault.reset_after if fault else None
+            if response.file is not None and not (fault and fault.corrupt) and reset_after is None:
+                # The kernel copies the file to the socket: serving a large file through Python chunks
+                # cost the mirror a third of a CPU second per GiB, taken from the client it serves.
+                with response.file.open("rb") as handle:
+                    try:
+                        self.connection.sendfile(handle)
+                    finally:
+                        self.body_bytes_sent = handle.tell()  # also what went out before a failure
+                return
             for chunk in chunks:
                 if reset_after is not None and self.body_bytes_sent + len(chunk) > reset_after:
                     part = chunk[: reset_after - self.body_bytes_sent]
