@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 some resources failed (the others were loaded); 2 bad u
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -18,6 +19,11 @@ from rich.console import Console
 from civiclake.config import Settings, load_settings
 from civiclake.errors import ConfigurationError, IdentifierError
 from civiclake.sources import SOURCES
+
+# pyarrow loads numpy, whose BLAS starts one spinning thread per core; civiclake does no linear algebra, and
+# the threads cost a tenth of a CPU second per command (profiled), taken from the loaders. Read at numpy's
+# import, which comes later; an operator's own value is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
 
