@@ -90,8 +90,8 @@ Tried, measured on 256 MiB and 1 GiB inputs, and kept or dropped:
 - Peak RSS: polars' CSV reader takes 32 MiB chunks and reads four ahead, each split into a text column per
   cell. 4 MiB chunks (`POLARS_CSV_CHUNK_SIZE`, an operator's own value kept): the write alone went from 650 to
   735 MiB over four runs to 450 to 530 MiB, at the same speed; a whole sync from 725 to 789 MiB to 520 to
-  570 MiB (the rounds above). 1 MiB chunks: about 35 MiB less, 8% slower. 4 MiB kept. Chunk edges inside quoted cells change nothing:
-  the generated file gives the same values read in 64 KiB chunks, and a test reads it in 16 KiB chunks.
+  570 MiB. 1 MiB chunks: about 35 MiB less, 8% slower. 4 MiB kept. Chunk edges inside quoted cells change
+  nothing: the generated file gives the same values read in 64 KiB chunks, and a test reads it in 16 KiB chunks.
 - Row-group size, `low_memory`, allocator decay settings, fewer sink morsels in flight
   (`POLARS_INFLIGHT_SINK_MORSEL_LIMIT`): no change to the peak RSS beyond the noise. Not set. The sample read
   without pyarrow's read-ahead: 100 MB less kept by the allocator. Kept. Digests fed joined 1 MiB blocks rather
@@ -102,9 +102,27 @@ Tried, measured on 256 MiB and 1 GiB inputs, and kept or dropped:
   (a no-op re-sync among them). openpyxl imported only when a workbook is read: 60 ms. Kept. The imports left
   take about 0.55 s of one core before the download starts (sqlalchemy and pyiceberg for the catalog, pyarrow,
   pydantic for the settings).
-- Not done: converting while downloading (blocks cut at row boundaries, written as they arrive). It is the one
-  change left that could hide the download (about 0.9 s) and the imports behind the write, at the price of a
-  second loader; the CPU figure above bounds what it can win.
+- The mirror served files through Python in 64 KiB chunks: 0.37 s of CPU per GiB, on the same two cores as the
+  sync it serves. `sendfile`: 0.10 s. Kept (the mirror is what `make demo` and the tests download from too).
+- numpy, which pyarrow loads, starts a BLAS thread per core that spins at start: 0.1 s of CPU per command in
+  the profile. The command line keeps it to one thread (`OPENBLAS_NUM_THREADS`, an operator's value kept). Kept.
+- Python's last search for reference cycles at exit: 0.15 to 0.2 s after each command had finished its work.
+  The command line freezes its objects once the command is done: 0.03 s. Kept.
+- The lineage columns cost 0.65 s of CPU in the write (the same write without them), half of it for the two
+  long ones (`_raw_path`, `_raw_sha256`): polars' Parquet writer builds a dictionary of every string column,
+  hashing each row's copy of the constant. Written as a polars `Enum` (one dictionary entry, no hashing) they
+  cost next to nothing, but the file's Arrow schema then says `dictionary<string>`: pyiceberg logs a warning
+  at each commit and returns dictionary arrays, and a table holding such files beside plain ones fails to
+  read through pyiceberg (`Unable to merge: Field _source has incompatible types`). Dropped: bronze keeps
+  plain strings.
+- Importing the catalog's libraries while the download runs: the imports hold the interpreter lock and the
+  download already keeps both cores busy (1.9 s of CPU per GiB: two digests, the kernel's copies, httpx). The
+  pair took the same time as one after the other (1.55 s against 1.53 to 1.61 s, three runs each). Dropped.
+- httpcore reads the socket 64 KiB at a time; 1 MiB reads took 0.92 to 0.97 s per GiB against 1.0 to 1.15 s.
+  Not done: the read size is a constant inside httpcore, not a setting.
+- Converting while downloading (blocks cut at row boundaries, written as they arrive) would overlap two steps
+  that each keep both cores busy: the CPU they add up to is what it would take. Not done.
+- Row-group size, data page size, lz4 instead of zstd: within the noise of three runs each. Not set.
 """
 
 
