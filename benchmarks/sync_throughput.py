@@ -400,6 +400,9 @@ def statuses_of(summary: Mapping[str, Any]) -> dict[str, int]:
 
 def run_child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[Run, str]:
     """Run a child to completion: its wall time, its own peak RSS and CPU time (wait4), its standard output."""
+    # The previous children's files go to disk now, not while this one runs: a sync leaves its raw file (1 GiB)
+    # in dirty pages, which the kernel would otherwise write back, with its own CPU, during a later child.
+    os.sync()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
