@@ -177,6 +177,25 @@ def test_the_cpu_floor_against_the_time_the_throughput_target_allows() -> None:
     assert report.cpu_floor(with_cpu(None)) is None  # a result from before CPU times were kept
 
 
+def test_steps_on_one_core_raise_the_floor() -> None:
+    # polars takes 5 s: 7.14 s allowed. 13 CPU seconds alone fit (6.5 s on 2 cores); with 2 s of it on one core
+    # and the other idle, a sync cannot take less than 2 + 11 / 2 = 7.5 s.
+    phases = [{"total": 7.0, "download": 1.0, "load": 4.0}]
+    found = with_cpu(13.0)
+    found["phases"] = median_phases(phases)
+    floor = report.cpu_floor(found)
+    assert floor is not None
+    assert (floor["floor_seconds"], floor["one_core_seconds"], floor["floor_with_one_core_steps"]) == (6.5, 2.0, 7.5)
+    page = " ".join(report.render_markdown(found).split())
+    assert "cannot take less than 7.50 s" in page and "out of reach as the steps run now" in page
+
+    phases = [{"total": 7.0, "download": 1.0, "load": 5.5}]
+    found["phases"] = median_phases(phases)
+    assert report.cpu_floor(found)["floor_with_one_core_steps"] == 6.75  # type: ignore[index]
+    page = " ".join(report.render_markdown(found).split())
+    assert "cannot take less than 6.75 s" in page and "That leaves room" in page
+
+
 def test_the_results_table_shows_cpu_seconds() -> None:
     page = report.render_markdown(with_cpu(16.0))
     assert "| polars `scan_csv` → `sink_parquet` | 5.00 | 9.0 | 214.7 |" in page
