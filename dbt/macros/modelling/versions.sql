@@ -52,3 +52,31 @@
         from {{ this }}
     ) - interval '{{ var("incremental_lookback_hours") }}' hour
 {%- endmacro %}
+
+{#- The CTEs every merged entity starts with, to follow with `with {{ ... }}, final as (...)`:
+    `bronze_versions` (the staged rows; in an incremental run, those ingested since the last one), `latest`
+    (the newest per key) and `changed` (the rows the table must take). `derived` adds columns computed on each
+    staged row, {name: SQL expression}, for a precedence that needs one. -#}
+{% macro changed_versions(staged, key_columns, precedence, derived={}) -%}
+bronze_versions as (
+    select
+        staged.*{% for name, expression in derived.items() %},
+        {{ expression }} as {{ name }}{% endfor %}
+    from {{ staged }} as staged
+    {%- if is_incremental() %}
+    where {{ civiclake.ingested_since_last_run() }}
+    {%- endif %}
+),
+
+latest as (
+    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
+),
+
+changed as (
+    {%- if is_incremental() %}
+    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
+    {%- else %}
+    select * from latest
+    {%- endif %}
+)
+{%- endmacro %}

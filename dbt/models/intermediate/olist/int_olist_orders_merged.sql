@@ -9,29 +9,12 @@
     )
 }}
 {%- set key_columns = ['order_id'] -%}
+{%- set derived = {
+    'event_at': civiclake.greatest_non_null(['purchased_at', 'approved_at', 'delivered_to_carrier_at', 'delivered_to_customer_at'])
+} -%}
 {%- set precedence = ['event_at', '_extracted_at', '_row_number'] -%}
 
-with bronze_versions as (
-    select
-        staged.*,
-        {{ civiclake.greatest_non_null(['purchased_at', 'approved_at', 'delivered_to_carrier_at', 'delivered_to_customer_at']) }} as event_at
-    from {{ ref('stg_olist__orders') }} as staged
-    {%- if is_incremental() %}
-    where {{ civiclake.ingested_since_last_run() }}
-    {%- endif %}
-),
-
-latest as (
-    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
-),
-
-changed as (
-    {%- if is_incremental() %}
-    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
-    {%- else %}
-    select * from latest
-    {%- endif %}
-),
+with {{ civiclake.changed_versions(ref('stg_olist__orders'), key_columns, precedence, derived) }},
 
 final as (
     select

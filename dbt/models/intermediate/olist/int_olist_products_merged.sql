@@ -10,26 +10,7 @@
 {%- set key_columns = ['product_id'] -%}
 {%- set precedence = ['_extracted_at', '_row_number'] -%}
 
-with bronze_versions as (
-    select
-        staged.*
-    from {{ ref('stg_olist__products') }} as staged
-    {%- if is_incremental() %}
-    where {{ civiclake.ingested_since_last_run() }}
-    {%- endif %}
-),
-
-latest as (
-    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
-),
-
-changed as (
-    {%- if is_incremental() %}
-    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
-    {%- else %}
-    select * from latest
-    {%- endif %}
-),
+with {{ civiclake.changed_versions(ref('stg_olist__products'), key_columns, precedence) }},
 
 final as (
     select

@@ -12,24 +12,7 @@
 {%- set key_columns = ['user_id'] -%}
 {%- set precedence = ['updated_at', '_extracted_at', '_row_number'] -%}
 
-with bronze_versions as (
-    select * from {{ ref('stg_shopstream__users') }}
-    {%- if is_incremental() %}
-    where {{ civiclake.ingested_since_last_run() }}
-    {%- endif %}
-),
-
-latest as (
-    {{ civiclake.latest_version('bronze_versions', key_columns, precedence) }}
-),
-
-changed as (
-    {%- if is_incremental() %}
-    {{ civiclake.newest_versions('latest', key_columns, precedence) }}
-    {%- else %}
-    select * from latest
-    {%- endif %}
-),
+with {{ civiclake.changed_versions(ref('stg_shopstream__users'), key_columns, precedence) }},
 
 final as (
     select
