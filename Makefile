@@ -17,7 +17,7 @@ help: ## List the targets
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,transform]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,transform,cluster]"
 	touch $@
 
 install: $(INSTALLED) ## Create .venv and install civiclake with its development tools

@@ -7,6 +7,7 @@
 #   PostgreSQL 15       the Iceberg SQL (JDBC) catalog of the cluster profile
 #   Ceph radosgw        a real S3 server (one monitor, one memstore OSD) standing in for MinIO
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
+#   shellcheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +18,7 @@ PACKAGES=(
     ceph-common
     prometheus
     prometheus-pushgateway
+    shellcheck
 )
 
 log() {

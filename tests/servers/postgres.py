@@ -4,7 +4,7 @@
         pg.create_database("catalog")
         engine_url = pg.sqlalchemy_url("catalog")
 
-The cluster itself is ``civiclake.demo.postgres.running_postgres`` (the demo starts the same one); tests add what
+The cluster itself is ``civiclake.servers.postgres.running_postgres`` (the demo starts the same one); tests add what
 the demo must not do: install the Debian package when the binaries are missing, rather than skip.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from civiclake.demo import postgres as demo_postgres
-from civiclake.demo.postgres import SERVER_BINARIES, PostgresServer
+from civiclake.servers import postgres as demo_postgres
+from civiclake.servers.postgres import SERVER_BINARIES, PostgresServer
 
 from .debian import ensure_debian_packages
 

@@ -452,6 +452,54 @@ def dbt_check_trino(context: click.Context) -> None:
     sys.exit(EXIT_PARTIAL if report.problems else EXIT_OK)
 
 
+@cli.group("dev")
+def dev_group() -> None:
+    """The cluster profile on this machine: PostgreSQL, MinIO and Trino configured as the Helm chart configures
+    them. `eval "$(civiclake dev up)"` starts them and sets the cluster profile's variables in the shell."""
+
+
+@dev_group.command("up")
+@click.option("--json", "as_json", is_flag=True, help="Print the servers and the environment as JSON.")
+@click.pass_context
+@_handles_configuration_errors
+def dev_up(context: click.Context, as_json: bool) -> None:
+    """Start (or find running) the servers; print the cluster profile's environment as `export` lines."""
+    import shlex
+
+    from civiclake.servers.process import ServerUnavailableError
+    from civiclake.servers.stack import dev_up as start_servers
+
+    home = _settings(context).home
+    try:
+        state, started = start_servers(home, progress=lambda line: errors.print(f"dev up: {line}"))
+    except (ServerUnavailableError, TimeoutError) as error:
+        errors.print(f"[bold red]dev up failed:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    servers = state["servers"]
+    errors.print(
+        f"dev up: {'started' if started else 'already running'}: PostgreSQL port {servers['postgresql']['port']}, "
+        f"MinIO {servers['minio']['endpoint']}, Trino {servers['trino']['version']} {servers['trino']['url']}"
+        + (f" in {state['seconds']} s" if started else "")
+        + "; stop them with `civiclake dev down`"
+    )
+    if as_json:
+        click.echo(json.dumps({"servers": servers, "environment": state["environment"]}, indent=2))
+        return
+    for name, value in sorted(state["environment"].items()):
+        click.echo(f"export {name}={shlex.quote(value)}")
+
+
+@dev_group.command("down")
+@click.pass_context
+@_handles_configuration_errors
+def dev_down(context: click.Context) -> None:
+    """Stop the servers `civiclake dev up` started and delete their data."""
+    from civiclake.servers.stack import dev_down as stop_servers
+
+    stopped = stop_servers(_settings(context).home)
+    errors.print("dev down: servers stopped, their data deleted" if stopped else "dev down: nothing was running")
+
+
 @cli.group()
 def generate() -> None:
     """Fill a source with seeded, realistic data (the same seed gives the same data)."""

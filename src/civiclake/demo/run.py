@@ -24,7 +24,7 @@ from civiclake.config import Settings
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.demo.olist.landing import build_demo_landing
-from civiclake.demo.postgres import PostgresUnavailableError, shopstream_database
+from civiclake.servers.postgres import PostgresUnavailableError, shopstream_database
 from civiclake.pipeline import SyncReport
 from civiclake.registry import load_registry
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection

@@ -18,7 +18,6 @@ import glob
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from civiclake.errors import CivicLakeError
+from civiclake.servers.process import ServerUnavailableError, free_tcp_port, tail_of
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ _MAX_SOCKET_DIR_LENGTH = 90
 _START_ATTEMPTS = 3
 
 
-class PostgresUnavailableError(CivicLakeError):
+class PostgresUnavailableError(ServerUnavailableError):
     """The PostgreSQL server binaries are missing, or the throwaway cluster would not start."""
 
 
@@ -54,6 +53,7 @@ class PostgresServer:
     data_dir: Path
     socket_dir: Path
     log_file: Path
+    bin_dir: Path
 
     def sqlalchemy_url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{database}"
@@ -61,16 +61,29 @@ class PostgresServer:
     def database_dsn(self, database: str) -> str:
         return f"host={self.host} port={self.port} user={self.user} dbname={database}"
 
-    def create_database(self, name: str) -> None:
-        """CREATE DATABASE ``name`` (quoted as an identifier, so any name is safe)."""
-        import psycopg2
+    def create_database(self, name: str, owner: str | None = None) -> None:
+        """CREATE DATABASE ``name`` (quoted as an identifier, so any name is safe), owned by ``owner`` if given."""
         from psycopg2 import sql
+
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if owner is not None:
+            statement = sql.SQL("{} OWNER {}").format(statement, sql.Identifier(owner))
+        self._execute(statement)
+
+    def create_role(self, name: str, password: str) -> None:
+        """A login role with a password (the chart's catalog and Airflow roles)."""
+        from psycopg2 import sql
+
+        self._execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+
+    def _execute(self, statement: Any) -> None:
+        import psycopg2
 
         connection = psycopg2.connect(self.dsn)
         try:
             connection.autocommit = True  # CREATE DATABASE cannot run in a transaction
             with connection.cursor() as cursor:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                cursor.execute(statement)
         finally:
             connection.close()
 
@@ -101,6 +114,15 @@ def running_postgres(base_dir: Path, bin_dir: Path | None = None) -> Iterator[Po
 
     Raises PostgresUnavailableError when the server binaries are absent (nothing is installed here).
     """
+    server = start_postgres(base_dir, bin_dir)
+    try:
+        yield server
+    finally:
+        stop_postgres(server)
+
+
+def start_postgres(base_dir: Path, bin_dir: Path | None = None) -> PostgresServer:
+    """A fresh cluster under ``base_dir``, started; it runs until ``stop_postgres`` (pg_ctl detaches it)."""
     bin_dir = bin_dir or find_server_binaries()
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         raise PostgresUnavailableError("runuser (util-linux) is needed to run PostgreSQL as the postgres user")
@@ -113,20 +135,32 @@ def running_postgres(base_dir: Path, bin_dir: Path | None = None) -> Iterator[Po
         initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
         _run([*initdb, "--locale=C", "--no-sync", "--no-instructions"], cwd=root, what="initdb")
         port = _start(bin_dir, data_dir, root, log_file)
-        server = PostgresServer(
-            host="127.0.0.1",
-            port=port,
-            user=SUPERUSER,
-            dsn=f"host=127.0.0.1 port={port} user={SUPERUSER} dbname=postgres",
-            data_dir=data_dir,
-            socket_dir=root,
-            log_file=log_file,
-        )
-        log.info("PostgreSQL ready on port %d in %.2f s", port, time.monotonic() - started)
-        yield server
-    finally:
+    except BaseException:
         _stop(bin_dir, data_dir, root)
         shutil.rmtree(root, ignore_errors=True)
+        raise
+    log.info("PostgreSQL ready on port %d in %.2f s", port, time.monotonic() - started)
+    return PostgresServer(
+        host="127.0.0.1",
+        port=port,
+        user=SUPERUSER,
+        dsn=f"host=127.0.0.1 port={port} user={SUPERUSER} dbname=postgres",
+        data_dir=data_dir,
+        socket_dir=root,
+        log_file=log_file,
+        bin_dir=bin_dir,
+    )
+
+
+def stop_postgres(server: PostgresServer) -> None:
+    """Stop the cluster and delete its files."""
+    stop_postgres_data_dir(server.bin_dir, server.data_dir)
+
+
+def stop_postgres_data_dir(bin_dir: Path, data_dir: Path) -> None:
+    """Stop the cluster of ``data_dir`` (started by another process, say) and delete its folder."""
+    _stop(bin_dir, data_dir, data_dir.parent)
+    shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @contextmanager
@@ -168,13 +202,13 @@ def _run(args: list[str], cwd: Path, what: str, log_file: Path | None = None) ->
     if result.returncode != 0:
         details = (result.stdout + result.stderr).strip()
         if log_file is not None:
-            details += f"\n--- {log_file} ---\n{_tail_of(log_file)}"
+            details += f"\n--- {log_file} ---\n{tail_of(log_file)}"
         raise PostgresUnavailableError(f"{what} failed (exit code {result.returncode}): {' '.join(args)}\n{details}")
 
 
 def _start(bin_dir: Path, data_dir: Path, root: Path, log_file: Path) -> int:
     for attempt in range(1, _START_ATTEMPTS + 1):
-        port = _free_tcp_port()
+        port = free_tcp_port()
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
@@ -189,20 +223,6 @@ def _start(bin_dir: Path, data_dir: Path, root: Path, log_file: Path) -> int:
             if attempt == _START_ATTEMPTS:
                 raise
     raise AssertionError("unreachable: the loop returns or raises")
-
-
-def _free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail_of(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        return f"<{path}: {exc.strerror}>"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _postgres_can_write(directory: Path) -> bool:

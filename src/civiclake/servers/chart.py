@@ -1,0 +1,98 @@
+"""What the launcher takes from the Helm chart, so a laptop's servers are configured as the cluster's are.
+
+- Versions: ``trino.image.tag`` and ``minio.image.tag`` in charts/civiclake/values.yaml are the Trino and MinIO
+  the chart deploys; the launcher fetches or builds exactly those.
+- Trino's Iceberg catalog: the properties text is ``trino.catalogs.iceberg`` (the Trino chart mounts it verbatim
+  as catalog/iceberg.properties), and its ``${ENV:...}`` variables are the ConfigMap the chart renders
+  (``civiclake-trino-catalog``) plus the Secrets' keys, exactly as Trino's pod receives them.
+- The pipeline's settings: the ``<release>-pipeline-env`` ConfigMap the chart renders for every pipeline pod.
+
+The chart is rendered with helm-python-sdk (Helm's Go SDK: no helm binary, no cluster), with every dependency
+turned off and ``external.*`` pointing at the launcher's servers.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from civiclake.errors import ConfigurationError
+
+# src/civiclake/servers/chart.py -> <checkout>/charts/civiclake
+CHECKOUT_CHART_DIR = Path(__file__).resolve().parents[3] / "charts" / "civiclake"
+RELEASE = "civiclake"
+NAMESPACE = "civiclake"
+
+
+@dataclass(frozen=True)
+class ChartVersions:
+    trino: str
+    minio: str
+
+
+def chart_dir() -> Path:
+    if not (CHECKOUT_CHART_DIR / "values.yaml").is_file():
+        raise ConfigurationError(
+            f"the Helm chart is not at {CHECKOUT_CHART_DIR}: `civiclake dev` runs from a civiclake checkout "
+            "(git clone, then `make install`)"
+        )
+    return CHECKOUT_CHART_DIR
+
+
+@functools.cache
+def chart_values() -> dict[str, Any]:
+    values = yaml.safe_load((chart_dir() / "values.yaml").read_text(encoding="utf-8"))
+    assert isinstance(values, dict)
+    return values
+
+
+def chart_versions() -> ChartVersions:
+    values = chart_values()
+    return ChartVersions(trino=str(values["trino"]["image"]["tag"]), minio=str(values["minio"]["image"]["tag"]))
+
+
+def trino_iceberg_properties() -> str:
+    """The Iceberg catalog file Trino reads, with its ``${ENV:...}`` placeholders."""
+    return str(chart_values()["trino"]["catalogs"]["iceberg"])
+
+
+def render_for_servers(
+    *, s3_endpoint: str, postgresql_host: str, postgresql_port: int, trino_url: str, trino_enabled: bool
+) -> list[dict]:
+    """Every object the chart renders when its services are the given external ones. With ``trino_enabled`` the
+    chart renders Trino's catalog ConfigMap; without, its pods reach Trino at ``trino_url``."""
+    import helm_python
+
+    helm_python.disable_logging()
+    values = {
+        "trino": {"enabled": trino_enabled},
+        "airflow": {"enabled": False},
+        "minio": {"enabled": False},
+        "postgresql": {"enabled": False},
+        # Kept on for its Pushgateway URL, which the launcher drops: no Prometheus runs here.
+        "prometheus": {"enabled": True},
+        "grafana": {"enabled": False},
+        "catalog": {"port": postgresql_port},
+        "external": {
+            "s3Endpoint": s3_endpoint,
+            "postgresqlHost": postgresql_host,
+            "trinoUrl": trino_url,
+        },
+    }
+    rendered = helm_python.Chart.load(chart_dir()).render(values, name=RELEASE, namespace=NAMESPACE)
+    objects: list[dict] = []
+    for template, text in rendered.items():
+        if template.endswith(".yaml"):
+            objects.extend(document for document in yaml.safe_load_all(text) if document)
+    return objects
+
+
+def pod_named(objects: list[dict], suffix: str) -> dict:
+    for obj in objects:
+        if obj.get("kind") == "Pod" and obj["metadata"]["name"].endswith(suffix):
+            return obj
+    raise ConfigurationError(f"the chart rendered no Pod named *{suffix}")

