@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from civiclake.demo.mirror.server import MirrorServer
+from civiclake.servers.stack import ClusterServers
+from tests.servers.cluster import running_cluster_servers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +34,12 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
 def mirror() -> Iterator[MirrorServer]:
     with MirrorServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """PostgreSQL, MinIO and Trino configured as the Helm chart configures them, once per test run (Trino takes
+    about 20 s to start). Tests that only need pyiceberg take a fresh bucket and catalog database of their own;
+    tests on Trino use the chart's catalog (database ``iceberg``) with namespaces of their own."""
+    with running_cluster_servers(tmp_path_factory.mktemp("cluster")) as servers:
+        yield servers

@@ -1,6 +1,6 @@
 """The cluster profile for real: raw zone and Iceberg warehouse on an S3 server, catalog on PostgreSQL.
 
-Ceph's radosgw speaks the S3 protocol MinIO speaks; the catalog is pyiceberg's SQL catalog on PostgreSQL, the
+MinIO (the release the chart deploys) holds the lake; the catalog is pyiceberg's SQL catalog on PostgreSQL, the
 schema of Iceberg's JDBC catalog that Trino reads on the cluster.
 """
 

@@ -32,6 +32,10 @@ def running_postgres(base_dir: Path) -> Iterator[PostgresServer]:
     Installs the Debian package postgresql-15 if its binaries are missing. The superuser is ``postgres`` with trust
     authentication on 127.0.0.1 (no password).
     """
-    ensure_debian_packages(DEBIAN_PACKAGES, [str(PG_BIN / name) for name in SERVER_BINARIES])
+    ensure_postgres_installed()
     with demo_postgres.running_postgres(base_dir, bin_dir=PG_BIN) as server:
         yield server
+
+
+def ensure_postgres_installed() -> None:
+    ensure_debian_packages(DEBIAN_PACKAGES, [str(PG_BIN / name) for name in SERVER_BINARIES])

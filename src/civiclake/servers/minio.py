@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -27,6 +27,7 @@ from civiclake.servers.process import (
     http_status,
     start_process,
     stop_pid,
+    stop_process,
     tail_of,
     wait_until,
 )
@@ -49,6 +50,8 @@ class MinioServer:
     pid: int
     data_dir: Path
     log_file: Path
+    # The process object when this process started it: stopping it also reaps it.
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def filesystem(self, **options: Any) -> Any:
         from pyarrow import fs
@@ -147,7 +150,7 @@ def start_minio(
     started = time.monotonic()
     process = start_process(command, log_file=log_file, env=env, detached=detached)
     server = MinioServer(
-        f"http://127.0.0.1:{port}", access_key_id, secret_access_key, region, process.pid, data_dir, log_file
+        f"http://127.0.0.1:{port}", access_key_id, secret_access_key, region, process.pid, data_dir, log_file, process
     )
 
     def ready() -> bool:
@@ -158,14 +161,17 @@ def start_minio(
     try:
         wait_until(ready, START_TIMEOUT_SECONDS, "MinIO", lambda: tail_of(log_file))
     except BaseException:
-        stop_pid(process.pid)
+        stop_process(process)
         raise
     (data_dir.parent / "minio.ready").write_text(f"ready in {time.monotonic() - started:.2f} s\n")
     return server
 
 
 def stop_minio(server: MinioServer) -> None:
-    stop_pid(server.pid)
+    if server.process is not None:
+        stop_process(server.process)
+    else:
+        stop_pid(server.pid)
 
 
 @contextmanager

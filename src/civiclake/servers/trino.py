@@ -25,7 +25,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from civiclake.servers.process import (
     http_status,
     start_process,
     stop_pid,
+    stop_process,
     tail_of,
     wait_until,
 )
@@ -80,6 +81,8 @@ class TrinoServer:
     run_dir: Path
     log_file: Path
     install: TrinoInstall
+    # The process object when this process started it: stopping it also reaps it.
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     @property
     def url(self) -> str:
@@ -247,7 +250,7 @@ def start_trino(
     command = [str(install.server_dir / "bin" / "launcher"), "run", f"--etc-dir={etc}", f"--data-dir={data_dir}"]
     started = time.monotonic()
     process = start_process(command, log_file=log_file, env=env, detached=detached)
-    server = TrinoServer("127.0.0.1", port, process.pid, run_dir, log_file, install)
+    server = TrinoServer("127.0.0.1", port, process.pid, run_dir, log_file, install, process)
 
     def ready() -> bool:
         if process.poll() is not None:
@@ -257,7 +260,7 @@ def start_trino(
     try:
         wait_until(ready, START_TIMEOUT_SECONDS, f"Trino {install.version}", lambda: tail_of(log_file), 0.5)
     except BaseException:
-        stop_pid(process.pid)
+        stop_process(process)
         raise
     server_log = f"Trino {install.version} ready on {server.url} in {time.monotonic() - started:.1f} s"
     (run_dir / "ready").write_text(server_log + "\n")
@@ -265,7 +268,10 @@ def start_trino(
 
 
 def stop_trino(server: TrinoServer) -> None:
-    stop_pid(server.pid, grace_seconds=15)
+    if server.process is not None:
+        stop_process(server.process, grace_seconds=15)
+    else:
+        stop_pid(server.pid, grace_seconds=15)
 
 
 @contextmanager
