@@ -9,7 +9,7 @@ AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install airflow-venv system-deps demo test test-unit lint format bench clean
+.PHONY: help install airflow-venv system-deps demo demo-cluster test test-unit lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ system-deps: ## Install the servers the integration tests start (PostgreSQL, Cep
 
 demo: $(INSTALLED) ## Run the whole pipeline offline on the bundled data.gouv.fr mirror
 	$(BIN)/civiclake demo
+
+demo-cluster: $(INSTALLED) system-deps ## The demo on the cluster profile: MinIO, PostgreSQL catalog, dbt on Trino (civiclake dev up)
+	bash scripts/demo-cluster.sh
 
 test: $(INSTALLED) $(AIRFLOW_INSTALLED) system-deps ## Run every test, unit and integration (starts real servers)
 	$(BIN)/pytest

@@ -7,8 +7,16 @@
 #   PostgreSQL 15       the Iceberg SQL (JDBC) catalog of the cluster profile
 #   Ceph radosgw        a real S3 server (one monitor, one memstore OSD) standing in for MinIO
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
-#   shellcheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
+#   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
+#
+# and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
+# Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
+# v1.5.7 is the newest release that `go install` builds (later ones carry replace directives) and the last
+# under the MPL; its formatter is the one later releases use.
 set -euo pipefail
+
+TERRAFORM_VERSION=v1.5.7
+CACHE="${CIVICLAKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/civiclake}"
 
 PACKAGES=(
     postgresql-15
@@ -52,6 +60,28 @@ for package in "${PACKAGES[@]}"; do
         missing+=("$package")
     fi
 done
+
+install_terraform() {
+    local destination="$CACHE/terraform/$TERRAFORM_VERSION"
+    if [[ ! -x "$destination/terraform" ]]; then
+        if ! command -v go >/dev/null 2>&1; then
+            log "terraform is missing and Go is not installed to build it (Go 1.21 or newer)" >&2
+            exit 1
+        fi
+        log "building terraform $TERRAFORM_VERSION from the Go module proxy into $destination (a few minutes, once)"
+        GOBIN="$destination" GOTOOLCHAIN=local CGO_ENABLED=0 \
+            GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" GOPATH="$CACHE/go/path" \
+            go install -trimpath "github.com/hashicorp/terraform@$TERRAFORM_VERSION"
+    fi
+    ln -sf "$destination/terraform" /usr/local/bin/terraform
+    log "terraform: $(terraform version | head -n 1)"
+}
+
+if command -v terraform >/dev/null 2>&1; then
+    log "already installed: terraform"
+else
+    install_terraform
+fi
 
 if [[ "${#missing[@]}" -eq 0 ]]; then
     log "nothing to do"
