@@ -27,14 +27,14 @@ from civiclake.config import Settings
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.demo.olist.landing import build_demo_landing
-from civiclake.servers.postgres import PostgresUnavailableError, shopstream_database
 from civiclake.pipeline import SyncReport
 from civiclake.registry import load_registry
+from civiclake.servers.postgres import PostgresUnavailableError, shopstream_database
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.duck import connect
-from civiclake.warehouse.trino_client import trino_connection
 from civiclake.warehouse.state import SyncState
+from civiclake.warehouse.trino_client import trino_connection
 
 DEMO_REGISTRY = Path(__file__).with_name("datasets.yaml")
 DEMO_INCIDENTS = 500
