@@ -59,6 +59,7 @@ format: $(INSTALLED) ## Apply ruff's fixes and formatting
 BENCH_VENV ?= .venv-bench
 BENCH_INSTALLED := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
+BENCH_CLUSTER_ARGS ?=
 
 $(BENCH_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -66,8 +67,9 @@ $(BENCH_INSTALLED): pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install --quiet ".[bench]"
 	touch $@
 
-bench: $(INSTALLED) $(BENCH_INSTALLED) ## civiclake sync vs DuckDB, polars, pyarrow, pandas, dlt on a 1 GiB CSV; writes docs/performance.md
+bench: $(INSTALLED) $(BENCH_INSTALLED) system-deps ## Sync vs DuckDB, polars, pandas, dlt (docs/performance.md); cluster vs local profile (docs/performance-cluster.md)
 	$(BIN)/python -m benchmarks.sync_throughput --contenders-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.cluster_profile $(BENCH_CLUSTER_ARGS)
 
 clean: ## Remove the virtualenv, the local lakehouse and caches
 	rm -rf $(VENV) $(AIRFLOW_VENV) $(BENCH_VENV) .civiclake .pytest_cache .ruff_cache .mypy_cache

@@ -149,19 +149,7 @@ class Harness:
         return GeneratedFile(path, 2, path.stat().st_size, "utf-8")
 
     def serve(self, dataset: str, file: GeneratedFile) -> Served:
-        """Register a dataset whose one resource is ``file``, served from disk with its size and checksum."""
-        resource_id = hashlib.sha1(dataset.encode()).hexdigest()[:32]
-        resource = {
-            "id": resource_id,
-            "title": file.path.stem,
-            "format": "csv",
-            "url": f"https://static.data.gouv.fr/resources/{dataset}/{STAMP}/{file.path.name}",
-            "last_modified": "2026-01-01T00:00:00+00:00",
-            "filesize": file.size_bytes,
-            "checksum": {"type": "sha1", "value": file_sha1(file.path)},
-        }
-        self.mirror.add_dataset({"id": dataset, "title": dataset, "resources": [resource]})
-        return Served(dataset, resource_id, file)
+        return serve_file(self.mirror, dataset, file)
 
     # --- runs ---
 
@@ -397,6 +385,22 @@ def summarise_profile(lines: Sequence[str], functions: Mapping[str, str]) -> dic
 def statuses_of(summary: Mapping[str, Any]) -> dict[str, int]:
     """Resources per status (loaded, unchanged...) in a `civiclake sync --summary-json` file."""
     return dict(summary["resources"])
+
+
+def serve_file(mirror: MirrorServer, dataset: str, file: GeneratedFile) -> Served:
+    """Register a dataset whose one resource is ``file``, served from disk with its size and checksum."""
+    resource_id = hashlib.sha1(dataset.encode()).hexdigest()[:32]
+    resource = {
+        "id": resource_id,
+        "title": file.path.stem,
+        "format": "csv",
+        "url": f"https://static.data.gouv.fr/resources/{dataset}/{STAMP}/{file.path.name}",
+        "last_modified": "2026-01-01T00:00:00+00:00",
+        "filesize": file.size_bytes,
+        "checksum": {"type": "sha1", "value": file_sha1(file.path)},
+    }
+    mirror.add_dataset({"id": dataset, "title": dataset, "resources": [resource]})
+    return Served(dataset, resource_id, file)
 
 
 def run_child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[Run, str]:

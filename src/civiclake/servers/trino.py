@@ -187,6 +187,8 @@ def install_trino(version: str, *, cache: Path | None = None) -> TrinoInstall:
         cli.rename(scratch / "trino-cli.jar")
         shutil.rmtree(downloads)
         shutil.rmtree(scratch / "plugin-zip")
+        # Maven kept its own copy of the half-gigabyte archives; the cache needs only what was unpacked.
+        shutil.rmtree(maven_repo / "io" / "trino", ignore_errors=True)
 
     directory = cached_entry("trino", version, fetch, root=root)
     return TrinoInstall(version, directory / "server", directory / "trino-cli.jar", find_java_home())
