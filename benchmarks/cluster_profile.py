@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYNC_TARGET_RATIO = 1.3
 ANALYST_QUERIES = {
     "revenue by month and country (ShopStream)": """
-        SELECT date_trunc('month', order_date) AS month, shipping_country, sum(net_amount_eur) AS revenue
+        SELECT cast(date_trunc('month', order_date) AS date) AS month, shipping_country, sum(net_amount_eur) AS revenue
         FROM gold.fct_order_items WHERE is_revenue GROUP BY 1, 2 ORDER BY 1, 2""",
     "top customers by lifetime value (ShopStream)": """
         SELECT customer_id, country_code, customer_segment, lifetime_value_eur
@@ -207,6 +207,10 @@ class ClusterBench:
                 "rows": len(trino_rows),
                 "same_answer": _normalised(duck_rows) == _normalised(trino_rows),
             }
+            if not figures[title]["same_answer"]:
+                differing = [pair for pair in zip(_normalised(duck_rows), _normalised(trino_rows), strict=False)]
+                first = next((pair for pair in differing if pair[0] != pair[1]), None)
+                figures[title]["first_difference"] = {"duckdb": first[0], "trino": first[1]} if first else None
             log(
                 f"{title}: DuckDB {figures[title]['duckdb_median_ms']} ms, Trino {figures[title]['trino_median_ms']} ms"
             )
