@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from civiclake.config import load_settings
+from civiclake.pipeline import SyncPipeline
 from civiclake.servers import postgres as demo_postgres
 from civiclake.servers.postgres import PostgresUnavailableError, shopstream_database
-from civiclake.pipeline import SyncPipeline
 from civiclake.sources.postgres import PostgresConnector
 
 
