@@ -12,7 +12,9 @@ metadata with snapshots. Three actions keep them fast and bounded, run by ``civi
   its Parquet before it commits: the grace period protects it).
 - ``trino`` (cluster profile): the same three actions as Trino's Iceberg procedures (``ALTER TABLE ... EXECUTE
   optimize | expire_snapshots | remove_orphan_files``), distributed over the Trino workers, reaching Trino as the
-  dbt pods do (``TRINO_HOST``, ``TRINO_PORT``, ``TRINO_USER``, ``TRINO_CATALOG``, ``TRINO_HTTP_SCHEME``).
+  dbt pods do (``TRINO_HOST``, ``TRINO_PORT``, ``TRINO_USER``, ``TRINO_CATALOG``, ``TRINO_HTTP_SCHEME``). The
+  session sets the catalog's minimum retentions to civiclake's thresholds, and the counts are measured around each
+  call (Trino's procedures return none).
 
 One table's failure is reported with its name and the reason; the other tables are still maintained.
 """
@@ -354,14 +356,22 @@ def _quote(identifier: str) -> str:
 
 
 def _duration(delta: timedelta) -> str:
-    """A Trino duration literal, in whole hours (Trino's retention thresholds are durations like '168h')."""
-    return f"{max(1, int(delta.total_seconds() // 3600))}h"
+    """A Trino duration literal to the second: whole hours as hours (``'168h'``), anything else in seconds
+    (``'5400s'``, ``'0s'``). Never negative."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    return f"{seconds}s"
+
+
+def _target(catalog: str, name: str, suffix: str = "") -> str:
+    namespace, table = name.split(".", 1)
+    return f"{_quote(catalog)}.{_quote(namespace)}.{_quote(table + suffix)}"
 
 
 def trino_statement(action: Action, catalog: str, name: str, options: MaintenanceOptions) -> str:
     """The Trino Iceberg procedure call for one action on one ``namespace.table``."""
-    namespace, table = name.split(".", 1)
-    target = f"{_quote(catalog)}.{_quote(namespace)}.{_quote(table)}"
+    target = _target(catalog, name)
     if action == "compact":
         threshold = f"{max(1, options.small_file_bytes // _MB)}MB"
         return f"ALTER TABLE {target} EXECUTE optimize(file_size_threshold => '{threshold}')"
@@ -372,10 +382,29 @@ def trino_statement(action: Action, catalog: str, name: str, options: Maintenanc
     return f"ALTER TABLE {target} EXECUTE remove_orphan_files(retention_threshold => '{retention}')"
 
 
-class TrinoMaintenance:
-    """The three actions as Trino procedures, one statement per table."""
+def trino_session_properties(catalog: str, options: MaintenanceOptions) -> dict[str, str]:
+    """Trino refuses a retention threshold below its catalog's minimum (``iceberg.expire-snapshots.min-retention``
+    and ``iceberg.remove-orphan-files.min-retention``, 7 days unless configured): the session lowers (or raises)
+    that minimum to the threshold civiclake asks for, so that ``--older-than-days``/``--older-than-hours`` rule
+    on both engines."""
+    return {
+        f"{catalog}.expire_snapshots_min_retention": _duration(options.snapshot_older_than),
+        f"{catalog}.remove_orphan_files_min_retention": _duration(options.orphan_older_than),
+    }
 
-    def __init__(self, endpoint: TrinoEndpoint, options: MaintenanceOptions) -> None:
+
+class TrinoMaintenance:
+    """The three actions as Trino procedures, one statement per table. Trino's procedures return no counts: what
+    changed is measured around each call, from the table's metadata tables (``$files``, ``$snapshots``) and, for
+    the files a procedure deletes, by listing the table's location before and after."""
+
+    def __init__(
+        self,
+        endpoint: TrinoEndpoint,
+        options: MaintenanceOptions,
+        catalog: Catalog,
+        warehouse: LakeStorage,
+    ) -> None:
         try:
             import trino
         except ImportError:
@@ -384,6 +413,8 @@ class TrinoMaintenance:
             ) from None
         self.endpoint = endpoint
         self.options = options
+        self.catalog = catalog
+        self.warehouse = warehouse
         self.connection = trino.dbapi.connect(
             host=endpoint.host,
             port=endpoint.port,
@@ -391,19 +422,78 @@ class TrinoMaintenance:
             catalog=endpoint.catalog,
             http_scheme=endpoint.http_scheme,
             source="civiclake-maintain",
+            session_properties=trino_session_properties(endpoint.catalog, options),
         )
 
     def run(self, action: Action, name: str) -> TableOutcome:
         statement = trino_statement(action, self.endpoint.catalog, name, self.options)
         if self.options.dry_run:
             return TableOutcome(name, action, "unchanged")
+        if action == "compact":
+            return self._compact(name, statement)
+        if action == "expire-snapshots":
+            return self._expire_snapshots(name, statement)
+        return self._remove_orphans(name, statement)
+
+    def _compact(self, name: str, statement: str) -> TableOutcome:
+        outcome = TableOutcome(name, "compact", "unchanged")
+        before = self._data_files(name)
+        self._execute(statement)
+        after = self._data_files(name)
+        removed = before.keys() - after.keys()
+        outcome.files_removed, outcome.files_added = len(removed), len(after.keys() - before.keys())
+        outcome.rows = sum(before[path] for path in removed)
+        if removed or outcome.files_added:
+            outcome.status = "changed"
+        return outcome
+
+    def _expire_snapshots(self, name: str, statement: str) -> TableOutcome:
+        outcome = TableOutcome(name, "expire-snapshots", "unchanged")
+        snapshots_before, files_before = self._snapshots(name), self._stored_files(name)
+        self._execute(statement)
+        snapshots_after, files_after = self._snapshots(name), self._stored_files(name)
+        outcome.snapshots_expired = len(snapshots_before - snapshots_after)
+        # Trino deletes the files only the expired snapshots referenced.
+        deleted = files_before.keys() - files_after.keys()
+        outcome.files_removed, outcome.bytes_removed = len(deleted), sum(files_before[path] for path in deleted)
+        if outcome.snapshots_expired or deleted:
+            outcome.status = "changed"
+        return outcome
+
+    def _remove_orphans(self, name: str, statement: str) -> TableOutcome:
+        outcome = TableOutcome(name, "remove-orphans", "unchanged")
+        before = self._stored_files(name)
+        self._execute(statement)
+        deleted = before.keys() - self._stored_files(name).keys()
+        outcome.files_removed, outcome.bytes_removed = len(deleted), sum(before[path] for path in deleted)
+        if deleted:
+            outcome.status = "changed"
+        return outcome
+
+    def _execute(self, statement: str) -> list[Any]:
         cursor = self.connection.cursor()
         try:
             cursor.execute(statement)
-            cursor.fetchall()
+            return list(cursor.fetchall())
         finally:
             cursor.close()
-        return TableOutcome(name, action, "changed")
+
+    def _data_files(self, name: str) -> dict[str, int]:
+        """The table's current data files (content 0: not delete files), with their row counts."""
+        rows = self._execute(
+            f"SELECT file_path, record_count FROM {_target(self.endpoint.catalog, name, '$files')} WHERE content = 0"
+        )
+        return {str(path): int(count) for path, count in rows}
+
+    def _snapshots(self, name: str) -> set[int]:
+        rows = self._execute(f"SELECT snapshot_id FROM {_target(self.endpoint.catalog, name, '$snapshots')}")
+        return {int(snapshot_id) for (snapshot_id,) in rows}
+
+    def _stored_files(self, name: str) -> dict[str, int]:
+        """Every object under the table's location (data, metadata, strays), with its size."""
+        root = _normalise(self.catalog.load_table(name).location()).rstrip("/")
+        selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        return {info.path: info.size or 0 for info in self.warehouse.filesystem.get_file_info(selector) if info.is_file}
 
     def close(self) -> None:
         self.connection.close()
@@ -426,7 +516,9 @@ def run_maintenance_command(
     names = table_names(catalog, tables)
     settings_options = MaintenanceOptions(dry_run=dry_run, **options)
     if chosen == "trino":
-        trino_engine = TrinoMaintenance(TrinoEndpoint.from_environment(), settings_options)
+        trino_engine = TrinoMaintenance(
+            TrinoEndpoint.from_environment(), settings_options, catalog, warehouse_storage(settings)
+        )
         try:
             return run_maintenance(action, names, lambda name: trino_engine.run(action, name), "trino")  # type: ignore[arg-type]
         finally:
