@@ -107,9 +107,11 @@ def install_minio(release: str, *, cache: Path | None = None) -> Path:
         )
     root = cache or cache_root()
     module_version = MODULE_VERSIONS[release]
-    directory = cached_entry(
-        "minio", release, lambda scratch: go_install(MODULE, module_version, "minio", scratch, root)
-    )
+
+    def build(scratch: Path) -> None:
+        go_install(MODULE, module_version, "minio", scratch, root)
+
+    directory = cached_entry("minio", release, build, root=root)
     return directory / "minio"
 
 

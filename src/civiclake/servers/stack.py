@@ -171,10 +171,18 @@ def start_cluster(base_dir: Path, *, detached: bool = False, progress: Progress 
 
         trino_port = free_tcp_port()
         trino_url = f"http://127.0.0.1:{trino_port}"
-        external = dict(s3_endpoint=minio.endpoint_url, postgresql_host="127.0.0.1", postgresql_port=postgres.port)
+
+        def render(trino_enabled: bool) -> list[dict[str, Any]]:
+            return chart.render_for_servers(
+                s3_endpoint=minio.endpoint_url,
+                postgresql_host="127.0.0.1",
+                postgresql_port=postgres.port,
+                trino_url=trino_url,
+                trino_enabled=trino_enabled,
+            )
+
         # Trino on: its catalog ConfigMap. Trino off, external.trinoUrl here: the pods' TRINO_* point at it.
-        with_trino = chart.render_for_servers(**external, trino_url=trino_url, trino_enabled=True)
-        objects = chart.render_for_servers(**external, trino_url=trino_url, trino_enabled=False)
+        with_trino, objects = render(trino_enabled=True), render(trino_enabled=False)
 
         progress("bootstrap: the chart's Job script creates the bucket, catalog tables and namespaces")
         run_bootstrap(objects, secret_data)
