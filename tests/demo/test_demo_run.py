@@ -6,8 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
+from civiclake.cli.main import cli
 from civiclake.config import load_settings
 from civiclake.demo.run import run_demo
 from civiclake.warehouse.catalog import open_catalog
@@ -57,3 +59,18 @@ def test_the_demo_loads_four_sources_builds_gold_and_a_second_run_adds_nothing(t
     connection = connect(settings, open_catalog(settings))
     assert dict(connection.execute(ROW_COUNTS).fetchall()) == loaded
     assert _gold_counts(home) == gold
+
+
+def test_demo_without_a_dbt_project_says_where_to_run_it_and_syncs_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    empty = tmp_path / "no-project"
+    empty.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        ["demo"],
+        env={"CIVICLAKE_HOME": str(home), "CIVICLAKE__TRANSFORM__PROJECT_DIR": str(empty)},
+        obj={},
+    )
+    assert result.exit_code == 2
+    assert "finds no dbt project: run it in the dbt image or a checkout" in result.output
+    assert not home.exists()

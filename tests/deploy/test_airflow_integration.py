@@ -23,10 +23,11 @@ def test_dag_factory_variables_and_trino_connection() -> None:
 
 def test_pod_templates_are_mounted_where_the_variables_say() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    for component in ("scheduler", "workers"):
-        (mount,) = values["airflow"][component]["extraVolumeMounts"]
+    # The scheduler runs the tasks with LocalExecutor, the KubernetesExecutor worker pods with KubernetesExecutor.
+    for section in (values["airflow"]["scheduler"], values["airflow"]["workers"]["kubernetes"]):
+        (mount,) = section["extraVolumeMounts"]
         assert mount["mountPath"] == values["airflowIntegration"]["podTemplatesMountPath"]
-        (volume,) = values["airflow"][component]["extraVolumes"]
+        (volume,) = section["extraVolumes"]
         assert volume["configMap"]["name"] == "{{ .Release.Name }}-pipeline-pod-templates"
     assert find(rendered_scenario("default"), "ConfigMap", f"{RELEASE}-pipeline-pod-templates")
     assert "-airflow-civiclake" in values["airflow"]["extraEnvFrom"]
@@ -64,7 +65,8 @@ def test_launcher_role_grants_only_what_kubernetes_pod_operator_uses() -> None:
         ("events", "list"),
     }
     binding = one(objects, "RoleBinding", f"{RELEASE}-pipeline-launcher")
-    assert {s["name"] for s in binding["subjects"]} == {"civiclake-airflow-scheduler", "civiclake-airflow-worker"}
+    # LocalExecutor: the tasks, hence KubernetesPodOperator, run in the scheduler pod (see test_upstream_charts.py).
+    assert [s["name"] for s in binding["subjects"]] == ["civiclake-airflow-scheduler"]
     account = one(objects, "ServiceAccount", f"{RELEASE}-pipeline")
     assert account["automountServiceAccountToken"] is False
     assert not find(objects, "ClusterRole") and not find(objects, "ClusterRoleBinding")

@@ -229,7 +229,7 @@ def test_a_different_release_name_and_namespace_render() -> None:
     objects = render_objects({}, name="lake", namespace="data")
     env = one(objects, "ConfigMap", "lake-pipeline-env")["data"]
     assert env["CIVICLAKE__S3__ENDPOINT_URL"] == "http://lake-minio:9000"
-    assert one(objects, "ConfigMap", "civiclake-trino-catalog")["metadata"]["namespace"] == "data"
+    assert one(objects, "ConfigMap", "civiclake-trino-catalog-env")["metadata"]["namespace"] == "data"
     assert NAMESPACE != "data"
 
 

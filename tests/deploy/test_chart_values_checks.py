@@ -25,7 +25,7 @@ INVALID = [
     ({"catalog": {"user": "lake"}}, "must equal catalog.user/catalog.database"),
     ({"catalog": {"passwordKey": "pw"}}, "userPasswordKey (password) must equal catalog.passwordKey (pw)"),
     ({"postgresql": {"primary": {"initdb": {"scriptsConfigMap": "x"}}}}, "must be civiclake-postgresql-initdb"),
-    ({"trino": {"envFrom": []}}, "trino.envFrom must reference the ConfigMap civiclake-trino-catalog"),
+    ({"trino": {"envFrom": []}}, "trino.envFrom must reference the ConfigMap civiclake-trino-catalog-env"),
     ({"trino": {"env": []}}, "trino.env must set CIVICLAKE_TRINO_JDBC_PASSWORD"),
     (
         {"trino": {"catalogs": {"iceberg": "connector.name=iceberg\niceberg.catalog.type=hive_metastore\n"}}},
@@ -33,6 +33,26 @@ INVALID = [
     ),
     ({"airflow": {"executor": "KubernetesExecutor"}}, "set airflow.allowPodLaunching=true"),
     ({"airflow": {"data": {"metadataSecretName": ""}}}, "airflow.data.metadataSecretName is required"),
+    ({"airflow": {"executor": "CeleryExecutor"}}, "CeleryExecutor needs a broker and civiclake runs none"),
+    (
+        {"airflow": {"executor": "LocalExecutor,airflow.providers.celery.executors.celery_executor.CeleryExecutor"}},
+        "CeleryExecutor needs a broker and civiclake runs none",
+    ),
+    ({"airflow": {"executor": "EdgeExecutor"}}, 'airflow.executor "EdgeExecutor": civiclake knows which account'),
+    (
+        {"airflow": {"scheduler": {"serviceAccount": {"create": False, "name": ""}}}},
+        "airflow.scheduler.serviceAccount: with create=false and no name",
+    ),
+    (
+        {
+            "airflow": {
+                "executor": "KubernetesExecutor",
+                "allowPodLaunching": True,
+                "workers": {"kubernetes": {"serviceAccount": {"create": False, "name": ""}}},
+            }
+        },
+        "airflow.workers.kubernetes.serviceAccount: with create=false and no name",
+    ),
     ({"airflow": {"postgresql": {"enabled": True}}}, "disable airflow.postgresql"),
     (
         {"airflow": {"extraEnvFrom": ""}},

@@ -126,7 +126,11 @@ under any release name; templates/validate.yaml checks each reference. One civic
 {{- define "civiclake.podTemplatesConfigMapName" -}}{{ printf "%s-pipeline-pod-templates" .Release.Name }}{{- end -}}
 {{- define "civiclake.airflowEnvConfigMapName" -}}{{ printf "%s-airflow-civiclake" .Release.Name }}{{- end -}}
 {{- define "civiclake.registryConfigMapName" -}}{{ printf "%s-registry" .Release.Name }}{{- end -}}
-{{- define "civiclake.trinoCatalogConfigMapName" -}}civiclake-trino-catalog{{- end -}}
+{{- /*
+Not `civiclake-trino-catalog`: that is the Trino chart's own ConfigMap (`<trino fullname>-catalog`, its catalog
+files mounted at /etc/trino/catalog) for the release `civiclake`. Ours only holds environment variables.
+*/ -}}
+{{- define "civiclake.trinoCatalogConfigMapName" -}}civiclake-trino-catalog-env{{- end -}}
 {{- define "civiclake.rulesConfigMapName" -}}civiclake-prometheus-rules{{- end -}}
 {{- define "civiclake.postgresqlInitdbConfigMapName" -}}civiclake-postgresql-initdb{{- end -}}
 
@@ -203,6 +207,9 @@ app.kubernetes.io/instance: {{ $release }}
 {{- else if eq .peer "pushgateway" }}
 app.kubernetes.io/name: prometheus-pushgateway
 app.kubernetes.io/instance: {{ $release }}
+{{- else if eq .peer "alertmanager" }}
+app.kubernetes.io/name: alertmanager
+app.kubernetes.io/instance: {{ $release }}
 {{- else if eq .peer "grafana" }}
 app.kubernetes.io/name: grafana
 app.kubernetes.io/instance: {{ $release }}
@@ -211,4 +218,56 @@ app.kubernetes.io/name: {{ include "civiclake.name" .root }}
 app.kubernetes.io/instance: {{ $release }}
 app.kubernetes.io/component: {{ .peer }}
 {{- end }}
+{{- end -}}
+
+
+{{/*
+The ServiceAccounts that start pipeline pods, comma-separated. KubernetesPodOperator creates the pod from inside
+the Airflow task, so the account is that of the pod the task runs in, which the executor decides:
+- LocalExecutor: tasks run in the scheduler pod -> the scheduler's account;
+- KubernetesExecutor: each task runs in a worker pod of its own -> the account of those worker pods;
+- CeleryExecutor: tasks run in the Celery worker pods -> the workers' account.
+An entry of airflow.executor may be a class path or carry an alias (`alias:path.to.Executor`); several entries
+are comma-separated (Airflow 3 multiple executors).
+
+Account names follow the Apache Airflow chart 1.22.0 (useStandardNaming false): `<section>.serviceAccount.name`,
+else `<release>-<suffix>` when the chart creates the account (`create`, true by default), else the namespace's
+`default` account, which civiclake refuses to grant anything. The KubernetesExecutor worker pods use
+workers.kubernetes.serviceAccount once its `create` is set (suffix `worker-kubernetes`), else the deprecated
+workers.serviceAccount (suffix `worker`); Celery workers use workers.serviceAccount (1.22.0 ignores
+workers.celery.serviceAccount in its bindings). tests/deploy/test_upstream_charts.py records these facts.
+*/}}
+{{- define "civiclake.airflowPodLaunchers" -}}
+{{- $airflow := .Values.airflow -}}
+{{- $release := .Release.Name -}}
+{{- $accounts := list -}}
+{{- range $entry := splitList "," (toString $airflow.executor) -}}
+{{- $class := trim $entry | splitList ":" | last | splitList "." | last -}}
+{{- $account := dict -}}
+{{- if eq $class "LocalExecutor" -}}
+{{- $account = dict "section" "airflow.scheduler.serviceAccount" "sa" (dig "scheduler" "serviceAccount" dict $airflow) "suffix" "scheduler" -}}
+{{- else if eq $class "KubernetesExecutor" -}}
+{{- $dedicated := dig "workers" "kubernetes" "serviceAccount" dict $airflow -}}
+{{- if and (hasKey $dedicated "create") (not (kindIs "invalid" $dedicated.create)) -}}
+{{- $account = dict "section" "airflow.workers.kubernetes.serviceAccount" "sa" $dedicated "suffix" "worker-kubernetes" -}}
+{{- else -}}
+{{- $account = dict "section" "airflow.workers.serviceAccount" "sa" (dig "workers" "serviceAccount" dict $airflow) "suffix" "worker" -}}
+{{- end -}}
+{{- else if eq $class "CeleryExecutor" -}}
+{{- $account = dict "section" "airflow.workers.serviceAccount" "sa" (dig "workers" "serviceAccount" dict $airflow) "suffix" "worker" -}}
+{{- else -}}
+{{- fail (printf "airflow.executor %q: civiclake knows which account starts pipeline pods for LocalExecutor, KubernetesExecutor and CeleryExecutor only" (trim $entry)) -}}
+{{- end -}}
+{{- $sa := $account.sa -}}
+{{- $create := ternary (get $sa "create") true (hasKey $sa "create") -}}
+{{- $name := toString (get $sa "name") -}}
+{{- if and (not $name) $create -}}
+{{- $name = printf "%s-%s" $release $account.suffix -}}
+{{- end -}}
+{{- if not $name -}}
+{{- fail (printf "%s: with create=false and no name, %s tasks would run as the namespace's default ServiceAccount; name the account they run as" $account.section $class) -}}
+{{- end -}}
+{{- $accounts = append $accounts $name -}}
+{{- end -}}
+{{- $accounts | uniq | join "," -}}
 {{- end -}}

@@ -27,6 +27,7 @@ from civiclake.config import Settings
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.demo.olist.landing import build_demo_landing
+from civiclake.errors import ConfigurationError
 from civiclake.pipeline import SyncReport
 from civiclake.registry import load_registry
 from civiclake.servers.postgres import PostgresUnavailableError, shopstream_database
@@ -51,6 +52,7 @@ EXAMPLE_QUERIES = {
 
 
 def run_demo(settings: Settings, console: Console) -> int:
+    _require_dbt_project(settings)
     reports: list[SyncReport] = []
 
     console.rule("1/5 data.gouv.fr (bundled mirror) -> raw lake -> Iceberg bronze")
@@ -95,6 +97,19 @@ def run_demo(settings: Settings, console: Console) -> int:
     _show(demo_settings, console)
     worst = max([report.exit_code for report in reports] + [transform_code])
     return worst
+
+
+def _require_dbt_project(settings: Settings) -> None:
+    """The demo ends with dbt: say where it can run before syncing anything (the ingest image has no project)."""
+    from civiclake.transform.project import locate_project_dir
+
+    try:
+        locate_project_dir(settings)
+    except ConfigurationError:
+        raise ConfigurationError(
+            "civiclake demo ends with dbt and finds no dbt project: run it in the dbt image or a checkout "
+            "(images/README.md)"
+        ) from None
 
 
 def _sync_source(settings: Settings, source: str, console: Console) -> SyncReport:

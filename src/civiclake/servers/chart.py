@@ -4,7 +4,7 @@
   the chart deploys; the launcher fetches or builds exactly those.
 - Trino's Iceberg catalog: the properties text is ``trino.catalogs.iceberg`` (the Trino chart mounts it verbatim
   as catalog/iceberg.properties), and its ``${ENV:...}`` variables are the ConfigMap the chart renders
-  (``civiclake-trino-catalog``) plus the Secrets' keys, exactly as Trino's pod receives them.
+  (``civiclake-trino-catalog-env``) plus the Secrets' keys, exactly as Trino's pod receives them.
 - The pipeline's settings: the ``<release>-pipeline-env`` ConfigMap the chart renders for every pipeline pod.
 
 The chart is rendered with helm-python-sdk (Helm's Go SDK: no helm binary, no cluster), with every dependency

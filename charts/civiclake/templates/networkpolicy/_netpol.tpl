@@ -1,6 +1,6 @@
 {{- /*
 NetworkPolicy building blocks. A peer is one of: a civiclake component (pipeline-task, bootstrap, test), a
-dependency (trino, postgresql, minio, airflow, prometheus, pushgateway, grafana), or "ingress-controller".
+dependency (trino, postgresql, minio, airflow, prometheus, pushgateway, alertmanager, grafana), or "ingress-controller".
 Ports are container ports: policies see traffic after Service translation.
 */ -}}
 
@@ -65,20 +65,31 @@ An egress rule to a dependency: its pods when it runs in the chart, any address 
 {{- end -}}
 
 {{- define "civiclake.netpol.egressInternet" -}}
+{{ include "civiclake.netpol.egressCidrs" .Values.networkPolicy.internetEgress }}
+{{- end -}}
+
+{{- /*
+An egress rule to addresses outside the cluster; call with a dict of `cidrs`, `except` and `ports`. No CIDR, no
+rule (a rule with an empty `to` would allow every destination).
+*/ -}}
+{{- define "civiclake.netpol.egressCidrs" -}}
+{{- if .cidrs -}}
+{{- $except := .except -}}
 - to:
-    {{- range .Values.networkPolicy.internetEgress.cidrs }}
+    {{- range .cidrs }}
     - ipBlock:
         cidr: {{ . }}
-        {{- with $.Values.networkPolicy.internetEgress.except }}
+        {{- with $except }}
         except:
           {{- toYaml . | nindent 10 }}
         {{- end }}
     {{- end }}
   ports:
-    {{- range .Values.networkPolicy.internetEgress.ports }}
+    {{- range .ports }}
     - protocol: TCP
       port: {{ . }}
     {{- end }}
+{{- end -}}
 {{- end -}}
 
 {{- /* Port of a URL (explicit, else 443 for https, 80 otherwise). */ -}}
