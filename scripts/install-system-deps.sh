@@ -74,7 +74,7 @@ install_terraform() {
             go install -trimpath "github.com/hashicorp/terraform@$TERRAFORM_VERSION"
     fi
     ln -sf "$destination/terraform" /usr/local/bin/terraform
-    log "terraform: $(terraform version | head -n 1)"
+    log "terraform: $(TF_CLI_CONFIG_FILE=/dev/null terraform version | head -n 1)"
 }
 
 if command -v terraform >/dev/null 2>&1; then
