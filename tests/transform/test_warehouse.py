@@ -74,7 +74,7 @@ from (
             partition by order_id
             order by greatest(order_purchase_timestamp, order_approved_at, order_delivered_carrier_date,
                               order_delivered_customer_date) desc nulls last,
-                     _extracted_at desc, _row_number desc
+                     _extracted_at desc, _ingested_at desc, _row_number desc
         ) as version
     from bronze.files__olist__orders
 )
@@ -85,7 +85,7 @@ select order_id, order_item_id, price, freight_value
 from (
     select *, row_number() over (
         partition by order_id, order_item_id order by shipping_limit_date desc nulls last, _extracted_at desc,
-        _row_number desc
+        _ingested_at desc, _row_number desc
     ) as version
     from bronze.files__olist__order_items
 )
@@ -102,7 +102,7 @@ def test_transform_builds_and_tests_every_model_of_the_four_sources(warehouse: W
     kinds = [r["unique_id"].split(".", 1)[0] for r in results]
     assert kinds.count("model") >= 60
     assert kinds.count("test") >= 350
-    assert kinds.count("unit_test") == 7
+    assert kinds.count("unit_test") == 12
     assert kinds.count("snapshot") == 1
 
 

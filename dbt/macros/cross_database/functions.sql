@@ -93,7 +93,9 @@
     )) as date) as date_day
 {%- endmacro %}
 
-{#- A deterministic key from several columns (nulls and separators cannot collide). -#}
+{#- A deterministic key from several columns (nulls and separators cannot collide). The expressions are cast
+    to text, which both engines spell alike for text and integers only: pass a timestamp through
+    timestamp_text, and keep doubles and decimals out of keys. -#}
 {% macro surrogate_key(expressions) -%}
     {%- set parts = [] -%}
     {%- for expression in expressions -%}
@@ -113,4 +115,47 @@
 
 {% macro duckdb__iso_day_of_week(expression) -%}
     isodow({{ expression }})
+{%- endmacro %}
+
+{#- A timestamp as text with all six fractional digits ("2024-01-31 10:00:00.120000"), for keys and hashes.
+    A plain cast differs: Trino writes timestamp(6) with six digits, DuckDB drops trailing zeros
+    ("2024-01-31 10:00:00.12"), so the same row would get another key on each engine. -#}
+{% macro timestamp_text(expression) -%}
+    {{ return(adapter.dispatch('timestamp_text', 'civiclake')(expression)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_text(expression) -%}
+    cast(cast({{ expression }} as {{ civiclake.type_timestamp() }}) as varchar)
+{%- endmacro %}
+
+{% macro duckdb__timestamp_text(expression) -%}
+    strftime(cast({{ expression }} as timestamp), '%Y-%m-%d %H:%M:%S.%f')
+{%- endmacro %}
+
+{#- `numerator / denominator` as a double. Trino divides two decimals into a decimal of their larger scale
+    (two money amounts give a ratio rounded to 0.01) where DuckDB returns a double; dividing doubles gives
+    the same IEEE quotient on both. -#}
+{% macro ratio(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / cast({{ denominator }} as double))
+{%- endmacro %}
+
+{#- A money amount (two decimals at most) divided by a positive count, rounded half up to the cent, as
+    decimal(18, 2): an average order value. Trino divides decimals exactly and rounds half up; DuckDB divides
+    them as doubles, and a double quotient a hair below the half cent (2260.41 / 6 is 376.734999...) rounds
+    down, so DuckDB divides whole cents in integers instead. -#}
+{% macro divide_money(amount, divisor) -%}
+    {{ return(adapter.dispatch('divide_money', 'civiclake')(amount, divisor)) }}
+{%- endmacro %}
+
+{% macro default__divide_money(amount, divisor) -%}
+    cast(cast({{ amount }} as decimal(38, 2)) / ({{ divisor }}) as decimal(18, 2))
+{%- endmacro %}
+
+{% macro duckdb__divide_money(amount, divisor) -%}
+    {%- set cents = "cast(cast(" ~ amount ~ " as decimal(38, 2)) * 100 as hugeint)" -%}
+    cast(
+        cast(sign({{ cents }}) * ((abs({{ cents }}) * 2 + ({{ divisor }})) // (2 * ({{ divisor }}))) as decimal(36, 0))
+        * cast(0.01 as decimal(2, 2))
+        as decimal(18, 2)
+    )
 {%- endmacro %}

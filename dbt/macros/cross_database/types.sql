@@ -67,8 +67,17 @@
     {{ return(adapter.dispatch('iso8601_to_utc', 'civiclake')(expression)) }}
 {%- endmacro %}
 
+{#- Trino: from_iso8601_timestamp returns timestamp(3) with time zone and would drop the microseconds; the
+    _nanos variant keeps them (timestamp(9)) but refuses a date without a time, which the millisecond variant
+    reads as midnight, as DuckDB does. Digits past the microsecond ("18:19:42.518944931Z", a folder's mtime) are
+    cut off before parsing: DuckDB truncates them, where Trino's cast to timestamp(6) would round (.518945). -#}
 {% macro default__iso8601_to_utc(expression) -%}
-    cast(try(from_iso8601_timestamp({{ expression }})) at time zone 'UTC' as {{ civiclake.type_timestamp() }})
+    cast(
+        coalesce(
+            try(from_iso8601_timestamp_nanos(regexp_replace({{ expression }}, '(\.\d{6})\d+', '$1'))),
+            try(from_iso8601_timestamp({{ expression }}))
+        ) at time zone 'UTC' as {{ civiclake.type_timestamp() }}
+    )
 {%- endmacro %}
 
 {% macro duckdb__iso8601_to_utc(expression) -%}

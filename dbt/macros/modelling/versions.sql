@@ -1,7 +1,9 @@
 {#- Versions of an entity in append-only bronze tables, where every extraction appends rows again.
 
     `precedence` is a list of columns, most significant first, compared descending with nulls lowest:
-    for Olist orders [event_at, _extracted_at, _row_number]. -#}
+    for Olist orders [event_at, _extracted_at, _ingested_at, _row_number]. _extracted_at has whole seconds, and
+    a sync can load two files of an entity within one second: their commit times (_ingested_at) tell the later
+    file before row numbers are compared, or row 9 of the older file would beat row 2 of the newer one. -#}
 
 {#- The newest row per key of `relation`. The ranking column `version_rank` (always 1) is kept so that
     the caller lists the columns it wants. -#}

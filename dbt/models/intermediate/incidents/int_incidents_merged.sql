@@ -10,7 +10,7 @@
     )
 }}
 {%- set key_columns = ['incident_id'] -%}
-{%- set precedence = ['updated_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['updated_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_incidents__incidents'), key_columns, precedence) }},
 

@@ -45,7 +45,8 @@ final as (
         -- numerics
         order_items.price,
         order_items.freight_value,
-        order_items.price + order_items.freight_value as item_revenue,
+        -- Trino widens a sum of two decimal(18, 2) to decimal(19, 2), DuckDB does not: one type on both
+        cast(order_items.price + order_items.freight_value as decimal(18, 2)) as item_revenue,
         -- timestamps
         cast(orders.purchased_at as date) as order_date,
         orders.purchased_at,

@@ -8,7 +8,7 @@
     )
 }}
 {%- set key_columns = ['order_id', 'order_item_id'] -%}
-{%- set precedence = ['shipping_limit_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['shipping_limit_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__order_items'), key_columns, precedence) }},
 

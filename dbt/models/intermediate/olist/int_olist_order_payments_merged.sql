@@ -8,7 +8,7 @@
     )
 }}
 {%- set key_columns = ['order_id', 'payment_sequential'] -%}
-{%- set precedence = ['_extracted_at', '_row_number'] -%}
+{%- set precedence = ['_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__order_payments'), key_columns, precedence) }},
 

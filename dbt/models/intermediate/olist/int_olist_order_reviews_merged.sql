@@ -8,7 +8,7 @@
     )
 }}
 {%- set key_columns = ['review_id', 'order_id'] -%}
-{%- set precedence = ['review_answered_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['review_answered_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__order_reviews'), key_columns, precedence) }},
 

@@ -12,7 +12,7 @@
 {%- set derived = {
     'event_at': civiclake.greatest_non_null(['purchased_at', 'approved_at', 'delivered_to_carrier_at', 'delivered_to_customer_at'])
 } -%}
-{%- set precedence = ['event_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['event_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__orders'), key_columns, precedence, derived) }},
 

@@ -8,7 +8,7 @@
     )
 }}
 {%- set key_columns = ['product_id'] -%}
-{%- set precedence = ['_extracted_at', '_row_number'] -%}
+{%- set precedence = ['_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__products'), key_columns, precedence) }},
 

@@ -8,7 +8,7 @@
     )
 }}
 {%- set key_columns = ['seller_id'] -%}
-{%- set precedence = ['_extracted_at', '_row_number'] -%}
+{%- set precedence = ['_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_olist__sellers'), key_columns, precedence) }},
 

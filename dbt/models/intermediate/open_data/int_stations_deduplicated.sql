@@ -1,5 +1,6 @@
 {#- One row per station: SNCF lists a station once per railway line; the passenger line, then the lowest
-    line code and section, give the row kept (its coordinates are the station's on every line). -#}
+    line code and section, give the row kept. Some stations are listed twice on the same line section, a few
+    metres apart: the first of them in the file wins, so that every engine keeps the same row. -#}
 with stations as (
     select * from {{ ref('stg_datagouv__stations') }}
 ),
@@ -9,7 +10,7 @@ ranked as (
         stations.*,
         row_number() over (
             partition by station_uic_code
-            order by is_passenger_station desc nulls last, line_code, line_section_rank
+            order by is_passenger_station desc nulls last, line_code, line_section_rank, _row_number
         ) as line_rank,
         count(*) over (partition by station_uic_code) as line_count
     from stations

@@ -68,7 +68,7 @@ final as (
         coalesce(customer_orders.order_count, 0) as order_count,
         coalesce(customer_orders.lifetime_value_eur, 0) as lifetime_value_eur,
         coalesce(customer_orders.lifetime_margin_eur, 0) as lifetime_margin_eur,
-        coalesce(customer_orders.quantity, 0) as quantity,
+        cast(coalesce(customer_orders.quantity, 0) as bigint) as quantity,  -- DuckDB sums integers to hugeint
         customer_orders.first_order_at,
         customer_orders.last_order_at,
         customer_events.last_event_at,

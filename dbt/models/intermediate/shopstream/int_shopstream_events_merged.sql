@@ -11,7 +11,7 @@
     )
 }}
 {%- set key_columns = ['event_id'] -%}
-{%- set precedence = ['updated_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['updated_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_shopstream__events'), key_columns, precedence) }},
 

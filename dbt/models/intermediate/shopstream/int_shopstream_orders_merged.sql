@@ -10,7 +10,7 @@
     )
 }}
 {%- set key_columns = ['order_id'] -%}
-{%- set precedence = ['updated_at', '_extracted_at', '_row_number'] -%}
+{%- set precedence = ['updated_at', '_extracted_at', '_ingested_at', '_row_number'] -%}
 
 with {{ civiclake.changed_versions(ref('stg_shopstream__orders'), key_columns, precedence) }},
 

@@ -8,7 +8,7 @@ final as (
         order_date,
         count(*) as total_orders,
         cast(sum(order_revenue) as decimal(18, 2)) as total_revenue,
-        cast(sum(order_revenue) / count(*) as decimal(18, 2)) as avg_order_value,
+        {{ civiclake.divide_money('sum(order_revenue)', 'count(*)') }} as avg_order_value,
         cast(sum(item_count) as bigint) as total_items
     from orders
     group by order_date

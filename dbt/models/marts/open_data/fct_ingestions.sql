@@ -5,8 +5,10 @@ with ingestions as (
 final as (
     select
         -- ids
-        {{ civiclake.surrogate_key(['batch_id', 'source', 'dataset_id', 'resource_id', 'resource_part', 'raw_sha256', 'started_at']) }}
-            as ingestion_id,
+        {{ civiclake.surrogate_key([
+            'batch_id', 'source', 'dataset_id', 'resource_id', 'resource_part', 'raw_sha256',
+            civiclake.timestamp_text('started_at')
+        ]) }} as ingestion_id,
         batch_id,
         source,
         dataset_id,

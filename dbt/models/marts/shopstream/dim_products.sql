@@ -17,7 +17,7 @@ final as (
         unit_price,
         unit_cost,
         cast(unit_price - unit_cost as decimal(18, 2)) as unit_margin,
-        case when unit_price > 0 then cast((unit_price - unit_cost) / unit_price as double) end as margin_rate,
+        case when unit_price > 0 then {{ civiclake.ratio('unit_price - unit_cost', 'unit_price') }} end as margin_rate,
         -- timestamps
         created_at
     from products

@@ -56,7 +56,7 @@ final as (
         cast(customers.lifetime_margin_eur as decimal(18, 2)) as lifetime_margin_eur,
         case
             when customers.order_count > 0
-                then cast(customers.lifetime_value_eur / customers.order_count as decimal(18, 2))
+                then {{ civiclake.divide_money('customers.lifetime_value_eur', 'customers.order_count') }}
         end as average_order_value_eur,
         cast({{ civiclake.days_between('customers.created_at', 'customers.as_of') }} as integer) as tenure_days,
         -- timestamps

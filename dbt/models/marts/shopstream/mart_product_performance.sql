@@ -57,14 +57,15 @@ final as (
         cast(revenue_eur as decimal(18, 2)) as revenue_eur,
         cast(margin_eur as decimal(18, 2)) as margin_eur,
         cast(revenue_rank as bigint) as revenue_rank,
-        case when total_revenue_eur > 0 then cast(revenue_eur / total_revenue_eur as double) else 0e0 end
+        case when total_revenue_eur > 0 then {{ civiclake.ratio('revenue_eur', 'total_revenue_eur') }} else 0e0 end
             as revenue_share,
         case
-            when total_revenue_eur > 0 then cast(cumulative_revenue_eur / total_revenue_eur as double) else 1e0
+            when total_revenue_eur > 0 then {{ civiclake.ratio('cumulative_revenue_eur', 'total_revenue_eur') }}
+            else 1e0
         end as cumulative_revenue_share,
         case
             when revenue_eur <= 0 then 'C'
-            else {{ civiclake.abc_class('cast(cumulative_revenue_eur / total_revenue_eur as double)') }}
+            else {{ civiclake.abc_class(civiclake.ratio('cumulative_revenue_eur', 'total_revenue_eur')) }}
         end as abc_class,
         case price_third when 1 then 'budget' when 2 then 'standard' else 'premium' end as price_tier
     from ranked

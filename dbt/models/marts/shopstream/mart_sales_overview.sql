@@ -25,7 +25,7 @@ final as (
         cast(sum(items.quantity) as bigint) as quantity,
         cast(sum(items.net_amount_eur) as decimal(18, 2)) as revenue_eur,
         cast(sum(items.margin_eur) as decimal(18, 2)) as margin_eur,
-        cast(sum(items.net_amount_eur) / count(distinct items.order_id) as decimal(18, 2)) as average_basket_eur
+        {{ civiclake.divide_money('sum(items.net_amount_eur)', 'count(distinct items.order_id)') }} as average_basket_eur
     from items
     left join products on products.product_id = items.product_id
     left join customers on customers.customer_id = items.customer_id
