@@ -89,10 +89,3 @@ def render_for_servers(
         if template.endswith(".yaml"):
             objects.extend(document for document in yaml.safe_load_all(text) if document)
     return objects
-
-
-def pod_named(objects: list[dict], suffix: str) -> dict:
-    for obj in objects:
-        if obj.get("kind") == "Pod" and obj["metadata"]["name"].endswith(suffix):
-            return obj
-    raise ConfigurationError(f"the chart rendered no Pod named *{suffix}")

@@ -39,7 +39,7 @@ from civiclake.servers.minio import MinioServer, install_minio, start_minio, sto
 from civiclake.servers.podenv import container_environment
 from civiclake.servers.postgres import PostgresServer, start_postgres, stop_postgres
 from civiclake.servers.process import ServerUnavailableError, free_tcp_port, pid_alive, stop_pid
-from civiclake.servers.trino import TrinoInstall, TrinoServer, install_trino, start_trino, stop_trino
+from civiclake.servers.trino import TrinoServer, install_trino, start_trino, stop_trino
 
 # Settings of a pod that make no sense on a laptop: its home is a pod volume, its registry a mounted ConfigMap,
 # its Pushgateway a cluster Service; ICEBERG_CATALOG_PASSWORD only feeds CIVICLAKE__CATALOG__URI.
@@ -63,10 +63,6 @@ class ClusterServers:
     environment: dict[str, str]
     secrets: dict[str, dict[str, str]] = field(repr=False)
     objects: list[dict[str, Any]] = field(repr=False)
-
-    @property
-    def trino_install(self) -> TrinoInstall:
-        return self.trino.install
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -405,24 +405,15 @@ class TrinoMaintenance:
         catalog: Catalog,
         warehouse: LakeStorage,
     ) -> None:
-        try:
-            import trino
-        except ImportError:
-            raise ConfigurationError(
-                "the trino maintenance engine needs the trino client: pip install 'civiclake[transform]'"
-            ) from None
+        # Imported here: trino_client reads TrinoEndpoint from this module.
+        from civiclake.warehouse.trino_client import connect_trino
+
         self.endpoint = endpoint
         self.options = options
         self.catalog = catalog
         self.warehouse = warehouse
-        self.connection = trino.dbapi.connect(
-            host=endpoint.host,
-            port=endpoint.port,
-            user=endpoint.user,
-            catalog=endpoint.catalog,
-            http_scheme=endpoint.http_scheme,
-            source="civiclake-maintain",
-            session_properties=trino_session_properties(endpoint.catalog, options),
+        self.connection = connect_trino(
+            endpoint, "civiclake-maintain", trino_session_properties(endpoint.catalog, options)
         )
 
     def run(self, action: Action, name: str) -> TableOutcome:

@@ -12,7 +12,11 @@ from civiclake.warehouse.maintenance import TrinoEndpoint
 
 def trino_connection(source: str, environ: dict[str, str] | None = None) -> Any:
     """A DB-API connection to the cluster's Trino, its queries tagged with ``source`` (seen in Trino's UI)."""
-    endpoint = TrinoEndpoint.from_environment(environ)
+    return connect_trino(TrinoEndpoint.from_environment(environ), source)
+
+
+def connect_trino(endpoint: TrinoEndpoint, source: str, session_properties: dict[str, str] | None = None) -> Any:
+    """A DB-API connection to ``endpoint``; the one place civiclake opens Trino connections."""
     try:
         import trino
     except ImportError:
@@ -24,4 +28,5 @@ def trino_connection(source: str, environ: dict[str, str] | None = None) -> Any:
         catalog=endpoint.catalog,
         http_scheme=endpoint.http_scheme,
         source=source,
+        session_properties=session_properties or {},
     )
