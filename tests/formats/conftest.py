@@ -8,19 +8,15 @@ import pyarrow as pa
 import pytest
 
 from civiclake.formats import TabularPart
+from tests.samples import SAMPLE_DATA
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
-    """The real sample files (``shared/data`` beside the repository): the one place that knows where."""
-    data_dir = (REPOSITORY_ROOT / ".." / "shared" / "data").resolve()
-    if not data_dir.is_dir():
-        # A skipped reader test proves nothing: the samples must be there (CI clones with shared/ beside).
-        pytest.fail(f"real sample files not found at {data_dir}: check out shared/ beside the repository")
-    return data_dir
+    """The real sample files the repository carries (tests/data)."""
+    return SAMPLE_DATA
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,7 @@ from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.sources.files import FilesConnector
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.meta import MetaTables
-from tests.conftest import REPO_ROOT
-
-OLIST_SAMPLES = REPO_ROOT.parent / "shared" / "data" / "olist"
+from tests.samples import OLIST_SAMPLES
 
 
 def olist_samples() -> Path:
