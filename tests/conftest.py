@@ -1,16 +1,20 @@
-"""Shared fixtures: a clean environment for every test, and paths to the real sample data."""
+"""Shared fixtures: a clean environment for every test, and the throwaway servers the tests share."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
+from psycopg2.extensions import connection as Connection
 
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.stack import ClusterServers
 from tests.servers.cluster import running_cluster_servers
+from tests.servers.postgres import PostgresServer, running_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +47,24 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers
     tests on Trino use the chart's catalog (database ``iceberg``) with namespaces of their own."""
     with running_cluster_servers(tmp_path_factory.mktemp("cluster")) as servers:
         yield servers
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the run; each test takes a database of its own (``database``)."""
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def database(postgres_server: PostgresServer) -> str:
+    name = f"db_{uuid.uuid4().hex[:10]}"
+    postgres_server.create_database(name)
+    return name
+
+
+@pytest.fixture
+def connection(postgres_server: PostgresServer, database: str) -> Iterator[Connection]:
+    connection = psycopg2.connect(postgres_server.database_dsn(database))
+    yield connection
+    connection.close()

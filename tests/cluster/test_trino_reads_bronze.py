@@ -49,10 +49,10 @@ from civiclake.commands import connectors_for, run_sync
 from civiclake.config import Settings, load_settings
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
+from civiclake.demo.shopstream.generator import apply_day_of_changes, generate_shopstream
 from civiclake.registry import DatagouvDataset
 from civiclake.servers.stack import ClusterServers
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
-from civiclake.sources.postgres.shopstream.generator import apply_day_of_changes, generate_shopstream
 from civiclake.warehouse.catalog import open_catalog
 from tests.transform.lakehouse import QUIET, clear_civiclake_environment, olist_batches
 

@@ -28,9 +28,9 @@ from civiclake.demo.mirror.server import MirrorServer
 from civiclake.demo.olist.generate import generate_olist
 from civiclake.demo.olist.replay import replay_olist
 from civiclake.demo.run import DEMO_REGISTRY
+from civiclake.demo.shopstream.generator import apply_day_of_changes, generate_shopstream
 from civiclake.registry import load_registry
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
-from civiclake.sources.postgres.shopstream.generator import apply_day_of_changes, generate_shopstream
 from civiclake.transform.project import CHECKOUT_PROJECT_DIR
 from tests.servers.postgres import PostgresServer
 

@@ -627,8 +627,8 @@ def generate_shopstream_database(
     import psycopg2
     from psycopg2.extensions import parse_dsn
 
+    from civiclake.demo.shopstream import DEFAULT_AS_OF, apply_day_of_changes, generate_shopstream
     from civiclake.errors import CivicLakeError
-    from civiclake.sources.postgres.shopstream import DEFAULT_AS_OF, apply_day_of_changes, generate_shopstream
 
     try:
         parts = parse_dsn(dsn)

@@ -174,7 +174,7 @@ def shopstream_database(
     """
     import psycopg2
 
-    from civiclake.sources.postgres.shopstream import DEFAULT_SEED, generate_shopstream
+    from civiclake.demo.shopstream import DEFAULT_SEED, generate_shopstream
 
     with running_postgres(base_dir) as server:
         server.create_database(database)

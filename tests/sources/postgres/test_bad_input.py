@@ -7,8 +7,8 @@ import socket
 import pyarrow.compute as pc
 import pytest
 
+from civiclake.demo.shopstream import TABLES, apply_day_of_changes, generate_shopstream
 from civiclake.lake.filesystem import lake_storage
-from civiclake.sources.postgres.shopstream import TABLES, apply_day_of_changes, generate_shopstream
 from civiclake.warehouse.bronze import BronzeLoader
 from tests.sources.postgres.shop import Shop, ids, outcomes
 

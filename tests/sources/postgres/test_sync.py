@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from civiclake.cli.main import cli
+from civiclake.demo.shopstream import TABLES, apply_day_of_changes, generate_shopstream
 from civiclake.sources.postgres import PostgresConnector
 from civiclake.sources.postgres.columns import TIMESTAMP_UTC
-from civiclake.sources.postgres.shopstream import TABLES, apply_day_of_changes, generate_shopstream
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.duck import connect
 from tests.sources.postgres.shop import BRONZE, Shop, ids, outcomes

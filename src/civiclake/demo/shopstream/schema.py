@@ -10,7 +10,7 @@ from __future__ import annotations
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from civiclake.sources.postgres.shopstream.reference import (
+from civiclake.demo.shopstream.reference import (
     EVENT_TYPES,
     LIFECYCLE_STAGES,
     ORDER_STATUSES,

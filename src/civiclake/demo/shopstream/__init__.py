@@ -1,6 +1,6 @@
 """ShopStream: the e-commerce OLTP schema civiclake's PostgreSQL source is built and tested against."""
 
-from civiclake.sources.postgres.shopstream.generator import (
+from civiclake.demo.shopstream.generator import (
     DEFAULT_AS_OF,
     DEFAULT_SEED,
     DayOfChanges,
@@ -9,7 +9,7 @@ from civiclake.sources.postgres.shopstream.generator import (
     generate_shopstream,
     table_fingerprints,
 )
-from civiclake.sources.postgres.shopstream.schema import TABLES, create_schema
+from civiclake.demo.shopstream.schema import TABLES, create_schema
 
 __all__ = [
     "DEFAULT_AS_OF",

@@ -9,10 +9,10 @@ import psycopg2
 import pytest
 from click.testing import CliRunner
 from psycopg2.extensions import connection as Connection
+from tests.servers.postgres import PostgresServer
 
 from civiclake.cli.main import cli
-from civiclake.errors import SourceError
-from civiclake.sources.postgres.shopstream import (
+from civiclake.demo.shopstream import (
     DEFAULT_AS_OF,
     TABLES,
     ShopstreamCounts,
@@ -21,7 +21,7 @@ from civiclake.sources.postgres.shopstream import (
     generate_shopstream,
     table_fingerprints,
 )
-from tests.servers.postgres import PostgresServer
+from civiclake.errors import SourceError
 
 pytestmark = pytest.mark.integration
 

@@ -32,9 +32,9 @@ from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 from psycopg2.extras import execute_values
 
+from civiclake.demo.shopstream import reference as ref
+from civiclake.demo.shopstream.schema import TABLES, create_schema
 from civiclake.errors import SourceError
-from civiclake.sources.postgres.shopstream import reference as ref
-from civiclake.sources.postgres.shopstream.schema import TABLES, create_schema
 
 DEFAULT_SEED = 42
 # A fixed date rather than the clock: the same seed and scale must give the same bytes on any day.
