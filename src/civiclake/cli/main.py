@@ -591,7 +591,8 @@ def replay_olist_files(source: Path, landing: Path, batches: int, seed: int, lat
         )
     for name in report.ignored:
         console.print(f"[yellow]ignored[/] {name}: not an Olist file")
-    console.print(f"{batches} batches in {landing}")
+    first, last = report.batch_folder(1).name, report.batch_folder(batches).name
+    console.print(f"{batches} batches in {landing} ({first} to {last})")
 
 
 # --- ShopStream: the OLTP database behind the `postgres` source ---------------------------------------------

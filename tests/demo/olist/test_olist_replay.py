@@ -195,12 +195,6 @@ def test_one_batch_has_no_late_record(generated: Path, tmp_path: Path) -> None:
 
 
 def test_the_same_seed_gives_the_same_bytes(generated: Path, tmp_path: Path) -> None:
-    def digests(landing: Path) -> dict[str, str]:
-        return {
-            str(path.relative_to(landing)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(landing.rglob("*.csv"))
-        }
-
     replay_olist(generated, tmp_path / "a", 3, seed=8)
     replay_olist(generated, tmp_path / "b", 3, seed=8)
     replay_olist(generated, tmp_path / "c", 3, seed=9)
@@ -215,9 +209,26 @@ def test_bad_usage_is_refused_before_anything_is_written(generated: Path, tmp_pa
         replay_olist(generated, tmp_path, 2, late=0.9)
     with pytest.raises(ConfigurationError, match=r"olist_orders_dataset\.csv"):
         replay_olist(tmp_path, tmp_path / "landing", 2)
-    replay_olist(generated, tmp_path / "landing", 2)
-    with pytest.raises(ConfigurationError, match="already holds files"):
-        replay_olist(generated, tmp_path / "landing", 2)
+
+
+def digests(landing: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(landing)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(landing.rglob("*.csv"))
+    }
+
+
+def test_a_second_replay_into_the_same_landing_adds_the_next_batches(generated: Path, tmp_path: Path) -> None:
+    first = replay_olist(generated, tmp_path / "landing", 2, seed=1)
+    before = digests(tmp_path / "landing")
+    second = replay_olist(generated, tmp_path / "landing", 3, seed=2)
+
+    assert sorted(path.name for path in (tmp_path / "landing").iterdir()) == [f"batch=000{n}" for n in range(1, 6)]
+    assert (first.first_batch, second.first_batch) == (1, 3)
+    after = digests(tmp_path / "landing")
+    assert {name: digest for name, digest in after.items() if name in before} == before  # earlier batches untouched
+    assert second.originals == first.originals  # the whole source again, spread over batches 3 to 5
+    assert all(len(per_batch) == 3 for per_batch in second.rows.values())
 
 
 def test_a_malformed_source_file_leaves_no_batch_behind(generated: Path, tmp_path: Path) -> None:
@@ -246,7 +257,7 @@ def test_the_commands_generate_and_replay(tmp_path: Path) -> None:
     assert sorted(path.name for path in (tmp_path / "l").iterdir()) == ["batch=0001", "batch=0002"]
 
     again = runner.invoke(cli, arguments, obj={})
-    assert again.exit_code == 2 and "already holds files" in again.output
+    assert again.exit_code == 0 and "(batch=0003 to batch=0004)" in again.output
     usage = runner.invoke(cli, [*arguments[:-1], "0"], obj={})
     assert usage.exit_code == 2
     orders = tmp_path / "g" / FILE_NAMES["orders"]

@@ -106,18 +106,25 @@ class ReplayReport:
     older_states: int = 0  # late orders re-emitted in an older state
     duplicates: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)  # files of the source folder that are not Olist files
+    first_batch: int = 1  # the number of the first folder written: a replay continues after the landing's batches
 
     @property
     def total_rows(self) -> int:
         return sum(sum(per_batch) for per_batch in self.rows.values())
 
     def batch_folder(self, batch: int) -> Path:
-        """The folder of 1-based ``batch``."""
-        return self.landing / batch_folder_name(batch)
+        """The folder of this replay's 1-based ``batch``."""
+        return self.landing / batch_folder_name(self.first_batch + batch - 1)
 
 
 def batch_folder_name(batch: int) -> str:
     return f"batch={batch:04d}"
+
+
+def _batch_number(folder: Path) -> int:
+    """The number in a ``batch=NNNN`` folder's name; 0 for a folder of that prefix that is not a replay's."""
+    digits = folder.name.removeprefix("batch=")
+    return int(digits) if digits.isdigit() else 0
 
 
 def replay_olist(
@@ -138,17 +145,16 @@ def replay_olist(
     present = {path.name: path for path in sorted(source.glob("*.csv"))} if source.is_dir() else {}
     if FILE_NAMES["orders"] not in present:
         raise ConfigurationError(f"{source} has no {FILE_NAMES['orders']}: the orders set the batches' time order")
-    for number in range(1, batches + 1):
-        folder = landing / batch_folder_name(number)
-        if folder.exists() and any(folder.iterdir()):
-            raise ConfigurationError(f"{folder} already holds files: replay into a new landing folder")
+    # A landing zone that already holds batches (the demo's, an earlier replay's) gets the next ones: the files
+    # source loads each new file once, so replaying more data into the same zone is how a day of drops is played.
+    first_batch = max((_batch_number(folder) for folder in landing.glob("batch=*")), default=0) + 1
 
     plan = _BatchPlan.from_orders(present[FILE_NAMES["orders"]], batches, seed)
     # Batches are written in a hidden folder, then moved in place whole: a sync running meanwhile never
     # sees half a batch, and a replay that fails leaves nothing behind.
     landing.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".replay-", dir=landing))
-    report = ReplayReport(landing, batches, ignored=sorted(set(present) - set(ENTITY_OF_FILE)))
+    report = ReplayReport(landing, batches, ignored=sorted(set(present) - set(ENTITY_OF_FILE)), first_batch=first_batch)
     try:
         for entity in REPLAY_ORDER:
             path = present.get(FILE_NAMES[entity])
@@ -157,10 +163,7 @@ def replay_olist(
         for number in range(1, batches + 1):
             written = staging / batch_folder_name(number)
             if written.exists():
-                target = report.batch_folder(number)
-                if target.exists():
-                    target.rmdir()  # empty: checked above
-                written.rename(target)
+                written.rename(report.batch_folder(number))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
