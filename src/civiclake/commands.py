@@ -22,11 +22,16 @@ def connectors_for(
     organization: str | None = None,
     tags: list[str] | None = None,
 ) -> list[Connector]:
-    """The connectors a sync runs: the sources asked for, or every source when none is named."""
+    """The connectors a sync runs: the sources asked for; without any, the sources the selection names (a search
+    or a dataset id is data.gouv.fr's, a REST endpoint's name is the rest source's); with no selection either,
+    every source."""
     connectors: list[Connector] = []
-    for source in sources or SOURCES:
+    endpoints = {endpoint.name for endpoint in settings.rest.configured_endpoints()}
+    for source in sources or sources_of_selection(datasets, endpoints, bool(query or organization or tags)):
         if source == "datagouv":
-            selection = selection_from_arguments(settings, datasets, query, organization, tags or [])
+            # A REST endpoint's name among the datasets is the rest source's, not a data.gouv.fr id to look up.
+            ids = datasets if sources else [name for name in datasets if name not in endpoints]
+            selection = selection_from_arguments(settings, ids, query, organization, tags or [])
             connectors.append(DatagouvConnector(settings.datagouv, settings.http, selection))
         elif source == "files":
             from civiclake.sources.files import FilesConnector
@@ -43,6 +48,16 @@ def connectors_for(
             if settings.postgres.host or source in sources:
                 connectors.append(PostgresConnector.from_settings(settings))
     return connectors
+
+
+def sources_of_selection(datasets: list[str], endpoints: set[str], searched: bool) -> list[str]:
+    """Which sources `sync --dataset/--query...` means when no --source is given: naming a data.gouv.fr dataset
+    must not also sync the landing zone, the OLTP database and the API."""
+    if not (datasets or searched):
+        return list(SOURCES)
+    named = set(datasets)
+    chosen = ["datagouv"] if searched or named - endpoints else []
+    return chosen + (["rest"] if named & endpoints else [])
 
 
 def selection_from_arguments(

@@ -105,3 +105,30 @@ def test_run_syncs_every_configured_source_then_builds_gold(environment: dict[st
         "json",
     )
     assert json.loads(output) == [{"n": 0}]
+
+
+def test_naming_a_datagouv_dataset_syncs_datagouv_only(
+    environment: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Every other source is set up, and would fail if it ran: an unreachable database, an unreachable API, and a
+    # landing zone with a file no pattern matches.
+    monkeypatch.setenv("CIVICLAKE__POSTGRES__HOST", "127.0.0.1")
+    monkeypatch.setenv("CIVICLAKE__POSTGRES__PORT", "9")
+    monkeypatch.setenv("CIVICLAKE__REST__BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CIVICLAKE__REST__TOKEN", "t")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "unmatched.csv").write_text("a\n1\n")
+    monkeypatch.setenv("CIVICLAKE__FILES__LANDING", str(landing))
+    summary = tmp_path / "summary.json"
+
+    code, output = run("sync", "--dataset", CODES_POSTAUX, "--summary-json", str(summary))
+
+    assert code == 0, output
+    tables = json.loads(summary.read_text())["tables"]
+    assert tables and all(table.startswith("bronze.datagouv__") for table in tables)
+    assert "postgres" not in output and "unmatched.csv" not in output and "incidents" not in output
+
+    # A REST endpoint's name is the rest source's: it reaches the (unreachable) API, not data.gouv.fr's lookup.
+    code, output = run("sync", "--dataset", "incidents")
+    assert code != 0 and "127.0.0.1:9" in output and "postgres" not in output
