@@ -246,7 +246,12 @@ class Settings(_Section):
                 "the cluster profile needs a catalog database: set CIVICLAKE__CATALOG__URI "
                 "(e.g. postgresql+psycopg2://iceberg:...@civiclake-postgresql:5432/iceberg)"
             )
-        return f"sqlite:///{self.home.resolve() / 'catalog.db'}"
+        return f"sqlite:///{self.local_catalog_file.resolve()}"
+
+    @property
+    def local_catalog_file(self) -> Path:
+        """The local profile's SQLite catalog: its presence is what makes ``home`` a lakehouse."""
+        return self.home / "catalog.db"
 
     @property
     def scratch_dir(self) -> Path:

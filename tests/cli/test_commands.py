@@ -84,6 +84,7 @@ def test_exit_code_2_on_bad_configuration_or_sql(environment: dict[str, str], mo
     code, output = run("tables")
     assert code == 2 and "CIVICLAKE__DATAGOUV__PAGE_SIZE" in output
     monkeypatch.delenv("CIVICLAKE__DATAGOUV__PAGE_SIZE")
+    assert run("sync", "--dataset", GARES)[0] == 0  # a lakehouse to query
     code, output = run("sql", "SELECT * FROM bronze.no_such_table")
     assert code == 2 and "no_such_table" in output
     code, _ = run("sync", "--source", "nowhere")
@@ -132,3 +133,33 @@ def test_naming_a_datagouv_dataset_syncs_datagouv_only(
     # A REST endpoint's name is the rest source's: it reaches the (unreachable) API, not data.gouv.fr's lookup.
     code, output = run("sync", "--dataset", "incidents")
     assert code != 0 and "127.0.0.1:9" in output and "postgres" not in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["tables"],
+        ["status"],
+        ["sql", "SELECT 1"],
+        ["transform"],
+        ["maintain"],
+        ["source-freshness"],
+        ["dbt", "generate"],
+        ["metrics"],
+    ],
+)
+def test_a_read_command_where_there_is_no_lakehouse_says_so_and_creates_none(
+    command: list[str], tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(cli, command, obj={})
+
+    assert result.exit_code == 2, result.output
+    assert f"no lakehouse in {tmp_path / '.civiclake'}" in result.output and "CIVICLAKE_HOME" in result.output
+    assert not (tmp_path / ".civiclake").exists()
+
+
+def test_tables_and_status_say_which_lakehouse_they_read(environment: dict[str, str]) -> None:
+    assert run("sync", "--dataset", CODES_POSTAUX)[0] == 0
+    for command in ("tables", "status"):
+        code, output = run(command)
+        assert code == 0 and f"lakehouse {environment['CIVICLAKE_HOME']} (local profile)" in output.replace("\n", "")

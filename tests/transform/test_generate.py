@@ -110,6 +110,7 @@ def test_a_broken_project_stops_before_building(tmp_path: Path) -> None:
     lakehouse = DbtLakehouse.create(tmp_path)
     broken = lakehouse.project_dir / "models" / "marts" / "open_data" / "dim_year.yml"
     broken.write_text("version: 2\nmodels:\n  - name: dim_year\n    columns: [{name: calendar_year\n")
+    open_catalog(lakehouse.settings)  # an empty lakehouse: what stops the build is the project
     result = lakehouse.civiclake("transform")
     assert result.exit_code == 1
     assert "dbt parse failed" in result.output

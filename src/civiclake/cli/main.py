@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 some resources failed (the others were loaded); 2 bad u
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -50,6 +51,23 @@ def _settings(context: click.Context) -> Settings:
     if settings is None:
         settings = context.obj["settings"] = load_settings()
     return settings
+
+
+def _lakehouse(context: click.Context) -> Settings:
+    """The settings of a command that reads a lakehouse: on the local profile one must already be there. Run from
+    the wrong folder, a read command says so (as git says "not a git repository") instead of making an empty
+    lakehouse wherever it ran."""
+    settings = _settings(context)
+    if settings.profile == "local" and settings.catalog.uri is None and not settings.local_catalog_file.is_file():
+        raise ConfigurationError(
+            f"no lakehouse in {settings.home.resolve()}: run civiclake from the folder that holds .civiclake, "
+            f"set CIVICLAKE_HOME to it, or make one here with `civiclake demo` or `civiclake sync`"
+        )
+    return settings
+
+
+def _say_where(settings: Settings) -> None:
+    console.print(f"[dim]lakehouse {settings.home.resolve()} ({settings.profile} profile)[/]")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,10 +124,12 @@ def tables(context: click.Context, as_json: bool) -> None:
     from civiclake.cli.render import tables_table
     from civiclake.warehouse.catalog import open_catalog
 
-    found = list_tables(open_catalog(_settings(context)))
+    settings = _lakehouse(context)
+    found = list_tables(open_catalog(settings))
     if as_json:
         click.echo(json.dumps([info.as_dict() for info in found], indent=2))
     else:
+        _say_where(settings)
         console.print(tables_table(found))
 
 
@@ -126,7 +146,7 @@ def sql(context: click.Context, statement: str, output_format: str) -> None:
     from civiclake.warehouse.catalog import open_catalog
     from civiclake.warehouse.duck import connect
 
-    settings = _settings(context)
+    settings = _lakehouse(context)
     connection = connect(settings, open_catalog(settings))
     try:
         result = connection.execute(statement)
@@ -153,7 +173,7 @@ def status(context: click.Context, as_json: bool) -> None:
     from civiclake.warehouse.catalog import open_catalog
     from civiclake.warehouse.state import SyncState
 
-    settings = _settings(context)
+    settings = _lakehouse(context)
     state = SyncState(settings.catalog_uri)
     try:
         statuses = dataset_statuses(open_catalog(settings), state)
@@ -162,6 +182,7 @@ def status(context: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([item.as_dict() for item in statuses], indent=2, ensure_ascii=False))
     else:
+        _say_where(settings)
         console.print(status_table(statuses))
 
 
@@ -207,7 +228,7 @@ def metrics(context: click.Context, port: int, address: str) -> None:
     from civiclake.warehouse.catalog import open_catalog
     from civiclake.warehouse.state import SyncState
 
-    settings = _settings(context)
+    settings = _lakehouse(context)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LakeCollector(lambda: (open_catalog(settings), SyncState(settings.catalog_uri))))
     server, _ = serve_metrics(registry, port, addr=address)
@@ -256,7 +277,7 @@ def _maintain(context: click.Context, action: str, **options: Any) -> int:
     from civiclake.warehouse.maintenance import run_maintenance_command
 
     group = context.obj["maintain"]
-    settings = _settings(context)
+    settings = _lakehouse(context)
     report = run_maintenance_command(
         settings,
         open_catalog(settings),
@@ -336,7 +357,7 @@ def source_freshness(context: click.Context) -> None:
     from civiclake.transform.runner import missing_sources
     from civiclake.warehouse.catalog import open_catalog
 
-    settings = _settings(context)
+    settings = _lakehouse(context)
     catalog = open_catalog(settings)
     project = DbtProject.from_settings(settings)
     if project.target == "duckdb":
@@ -365,7 +386,7 @@ def transform(context: click.Context, dbt_arguments: tuple[str, ...]) -> None:
     from civiclake.transform.runner import run_transform
 
     try:
-        report = run_transform(_settings(context), console, list(dbt_arguments))
+        report = run_transform(_lakehouse(context), console, list(dbt_arguments))
     except TransformError as error:
         errors.print(f"[bold red]transform failed:[/] {error}")
         sys.exit(EXIT_PARTIAL)
@@ -419,7 +440,7 @@ def dbt_generate(context: click.Context, prune: bool) -> None:
     from civiclake.warehouse.catalog import open_catalog
     from civiclake.warehouse.duck import connect
 
-    settings = _settings(context)
+    settings = _lakehouse(context)
     project = DbtProject.from_settings(settings)
     catalog = open_catalog(settings)
     report = generate_datagouv_staging(catalog, project.project_dir, connect(settings, catalog), prune=prune)
@@ -536,6 +557,46 @@ def serve_incidents_api(port: int, seed: int, incidents: int, rate_limit: float 
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+@serve.command("postgres")
+@click.option("--port", type=click.IntRange(1, 65535), default=5433, show_default=True)
+def serve_postgres(port: int) -> None:
+    """A throwaway PostgreSQL with the `civiclake` user and an empty `shopstream` database, for
+    `civiclake generate shopstream` and `civiclake sync --source postgres`; deleted when it stops."""
+    import signal
+    import tempfile
+    import time
+
+    from civiclake.servers.postgres import running_postgres
+    from civiclake.servers.process import ServerUnavailableError
+
+    # `kill` (or `kill %1` of a shell's background job) stops it as Ctrl-C does: server stopped, data deleted.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    user, database = "civiclake", "shopstream"
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="civiclake-postgres-") as base_dir,
+            running_postgres(Path(base_dir), port=port) as server,
+        ):
+            # Trust authentication on 127.0.0.1: a throwaway server on the loopback needs no password.
+            server.create_role(user, password=None)
+            server.create_database(database, owner=user)
+            console.print(f"PostgreSQL {server.bin_dir.parent.name} on {server.host}:{port}", soft_wrap=True)
+            console.print(f'--dsn "host={server.host} port={port} dbname={database} user={user}"', soft_wrap=True)
+            console.print(
+                f"export CIVICLAKE__POSTGRES__HOST={server.host} CIVICLAKE__POSTGRES__PORT={port} "
+                f"CIVICLAKE__POSTGRES__USER={user} CIVICLAKE__POSTGRES__DATABASE={database}",
+                soft_wrap=True,
+            )
+            console.print(f"data {server.data_dir.parent}")
+            console.print("Ctrl-C stops it and deletes its data")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+    except ServerUnavailableError as error:
+        errors.print(f"[bold red]PostgreSQL would not start:[/] {error}")
+        sys.exit(EXIT_USAGE)
 
 
 # --- Olist: the generator and the micro-batch replay that feed the `files` source -------------------------

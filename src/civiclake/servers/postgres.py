@@ -70,11 +70,14 @@ class PostgresServer:
             statement = sql.SQL("{} OWNER {}").format(statement, sql.Identifier(owner))
         self._execute(statement)
 
-    def create_role(self, name: str, password: str) -> None:
-        """A login role with a password (the chart's catalog and Airflow roles)."""
+    def create_role(self, name: str, password: str | None) -> None:
+        """A login role, with a password (the chart's catalog and Airflow roles) or without (trust on loopback)."""
         from psycopg2 import sql
 
-        self._execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+        statement = sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name))
+        if password is not None:
+            statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
+        self._execute(statement)
 
     def _execute(self, statement: Any) -> None:
         import psycopg2
@@ -109,20 +112,23 @@ def _major_version(bin_dir: str) -> int:
 
 
 @contextmanager
-def running_postgres(base_dir: Path, bin_dir: Path | None = None) -> Iterator[PostgresServer]:
+def running_postgres(
+    base_dir: Path, bin_dir: Path | None = None, *, port: int | None = None
+) -> Iterator[PostgresServer]:
     """Run a fresh PostgreSQL cluster under ``base_dir`` until the block exits, then stop it and delete it.
 
     Raises PostgresUnavailableError when the server binaries are absent (nothing is installed here).
     """
-    server = start_postgres(base_dir, bin_dir)
+    server = start_postgres(base_dir, bin_dir, port=port)
     try:
         yield server
     finally:
         stop_postgres(server)
 
 
-def start_postgres(base_dir: Path, bin_dir: Path | None = None) -> PostgresServer:
-    """A fresh cluster under ``base_dir``, started; it runs until ``stop_postgres`` (pg_ctl detaches it)."""
+def start_postgres(base_dir: Path, bin_dir: Path | None = None, *, port: int | None = None) -> PostgresServer:
+    """A fresh cluster under ``base_dir``, started on ``port`` (default: a free one); it runs until
+    ``stop_postgres`` (pg_ctl detaches it)."""
     bin_dir = bin_dir or find_server_binaries()
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         raise PostgresUnavailableError("runuser (util-linux) is needed to run PostgreSQL as the postgres user")
@@ -134,7 +140,7 @@ def start_postgres(base_dir: Path, bin_dir: Path | None = None) -> PostgresServe
         started = time.monotonic()
         initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8"]
         _run([*initdb, "--locale=C", "--no-sync", "--no-instructions"], cwd=root, what="initdb")
-        port = _start(bin_dir, data_dir, root, log_file)
+        port = _start(bin_dir, data_dir, root, log_file, port)
     except BaseException:
         _stop(bin_dir, data_dir, root)
         shutil.rmtree(root, ignore_errors=True)
@@ -206,9 +212,10 @@ def _run(args: list[str], cwd: Path, what: str, log_file: Path | None = None) ->
         raise PostgresUnavailableError(f"{what} failed (exit code {result.returncode}): {' '.join(args)}\n{details}")
 
 
-def _start(bin_dir: Path, data_dir: Path, root: Path, log_file: Path) -> int:
-    for attempt in range(1, _START_ATTEMPTS + 1):
-        port = free_tcp_port()
+def _start(bin_dir: Path, data_dir: Path, root: Path, log_file: Path, asked_port: int | None) -> int:
+    attempts = 1 if asked_port else _START_ATTEMPTS  # a port the user chose is not swapped for another
+    for attempt in range(1, attempts + 1):
+        port = asked_port or free_tcp_port()
         options = (
             f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
@@ -220,7 +227,7 @@ def _start(bin_dir: Path, data_dir: Path, root: Path, log_file: Path) -> int:
         except PostgresUnavailableError:
             # Another process may have taken the port between our check and PostgreSQL's bind.
             _stop(bin_dir, data_dir, root)
-            if attempt == _START_ATTEMPTS:
+            if attempt == attempts:
                 raise
     raise AssertionError("unreachable: the loop returns or raises")
 
