@@ -121,6 +121,7 @@ def test_a_broken_project_stops_before_building(tmp_path: Path) -> None:
 def test_without_a_dbt_project_the_error_names_the_setting(tmp_path: Path) -> None:
     lakehouse = DbtLakehouse.create(tmp_path)
     lakehouse.environment["CIVICLAKE__TRANSFORM__PROJECT_DIR"] = str(tmp_path / "nowhere")
+    open_catalog(lakehouse.settings)  # a lakehouse, but no project to build it with
     result = lakehouse.civiclake("transform")
     assert result.exit_code == 2
     assert "CIVICLAKE__TRANSFORM__PROJECT_DIR" in result.output
