@@ -65,7 +65,8 @@ def render_board(
         elif kind == "bargauge":
             _bars(axes, panel, query(exprs[0][1]), exprs[0][2])
         else:
-            _series(axes, panel, [(query_range(e, now - range_seconds, now, 15), legend) for _, e, legend in exprs])
+            ranges = [(query_range(e, now - range_seconds, now, 15), legend) for _, e, legend in exprs]
+            _series(axes, panel, ranges, now - range_seconds)
     destination.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(destination, dpi=80, facecolor=BACKGROUND)
     plt.close(figure)
@@ -107,15 +108,27 @@ def _format(value: float, unit: str | None) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def _unit(panel: dict[str, Any], column: str | None = None) -> str | None:
+def _field(panel: dict[str, Any], name: str, column: str | None = None) -> Any:
+    """A field setting (unit, noValue...) of ``column``: its override, else the panel's default."""
     config = panel.get("fieldConfig", {})
     for override in config.get("overrides", []):
         if override["matcher"].get("options") == column:
             for item in override["properties"]:
-                if item["id"] == "unit":
-                    return str(item["value"])
-    unit = config.get("defaults", {}).get("unit")
+                if item["id"] == name:
+                    return item["value"]
+    return config.get("defaults", {}).get(name)
+
+
+def _unit(panel: dict[str, Any], column: str | None = None) -> str | None:
+    unit = _field(panel, "unit", column)
     return str(unit) if unit else None
+
+
+def _shown(panel: dict[str, Any], value: float, column: str | None = None) -> str:
+    """How Grafana writes a value: formatted in its unit, or the field's noValue text when there is none."""
+    if math.isnan(value):
+        return str(_field(panel, "noValue", column) or "-")
+    return _format(value, _unit(panel, column))
 
 
 def _mapping(panel: dict[str, Any], column: str, value: float) -> tuple[str, str] | None:
@@ -141,7 +154,7 @@ def _stat(axes: Any, panel: dict[str, Any], result: list[dict[str, Any]]) -> Non
     _bare(axes)
     value = float(result[0]["value"][1]) if result else math.nan
     colour = _threshold_colour(panel, value) if not math.isnan(value) else MUTED
-    axes.text(0.5, 0.42, _format(value, _unit(panel)), color=colour, fontsize=24, ha="center", va="center")
+    axes.text(0.5, 0.42, _shown(panel, value), color=colour, fontsize=24, ha="center", va="center")
 
 
 def _table(axes: Any, panel: dict[str, Any], results: dict[str, list[dict[str, Any]]]) -> None:
@@ -166,7 +179,7 @@ def _table(axes: Any, panel: dict[str, Any], results: dict[str, list[dict[str, A
         for column in value_columns:
             value = row.get(column, math.nan)
             mapped = _mapping(panel, column, value)
-            line.append(mapped[0] if mapped else _format(value, _unit(panel, column)))
+            line.append(mapped[0] if mapped else _shown(panel, value, column))
             line_colours.append(mapped[1] if mapped else PANEL)
         cells.append(line)
         colours.append(line_colours)
@@ -196,23 +209,34 @@ def _bars(axes: Any, panel: dict[str, Any], result: list[dict[str, Any]], legend
     positions = range(len(values))
     axes.barh(positions, values, color=[_threshold_colour(panel, v) for v in values], height=0.7)
     for position, name, value in zip(positions, names, values, strict=True):
-        axes.text(0, position, f" {name}: {_format(value, _unit(panel))}", color=TEXT, fontsize=8, va="center")
+        axes.text(0, position, f" {name}: {_shown(panel, value)}", color=TEXT, fontsize=8, va="center")
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    if "max" in defaults:  # a bar gauge's scale is its field's min..max, as in Grafana
+        axes.set_xlim(defaults.get("min", 0), defaults["max"])
+    axes.xaxis.set_major_formatter(lambda tick, _: _format(tick, _unit(panel)))
     axes.set_yticks([])
     axes.tick_params(colors=TEXT, labelsize=8)
 
 
-def _series(axes: Any, panel: dict[str, Any], results: list[tuple[list[dict[str, Any]], str]]) -> None:
+def _series(axes: Any, panel: dict[str, Any], results: list[tuple[list[dict[str, Any]], str]], start: float) -> None:
     axes.tick_params(colors=TEXT, labelsize=8)
     drawn = 0
     for samples, legend_format in results:
         for sample in samples:
             points = [(float(t), float(v)) for t, v in sample["values"]]
-            start = points[0][0]
-            axes.plot([(t - start) / 60 for t, _ in points], [v for _, v in points], linewidth=1.5, marker=".")
+            # One time axis for every series (minutes since the start of the range), as Grafana draws them.
+            minutes = [(t - start) / 60 for t, _ in points]
+            axes.plot(minutes, [v for _, v in points], linewidth=1.5, marker=".")
             axes.annotate(
-                _legend(sample["metric"], legend_format), (0, points[0][1]), color=MUTED, fontsize=7, va="bottom"
+                _legend(sample["metric"], legend_format),
+                (minutes[-1], points[-1][1]),
+                color=MUTED,
+                fontsize=7,
+                va="bottom",
+                ha="right",
             )
             drawn += 1
+    axes.yaxis.set_major_formatter(lambda tick, _: _format(tick, _unit(panel)))
     axes.set_xlabel("minutes", color=MUTED, fontsize=8)
     if not drawn:
         axes.text(0.5, 0.5, "No data", color=MUTED, ha="center", va="center", transform=axes.transAxes)

@@ -39,8 +39,9 @@ def _panel(
         "thresholds": {"mode": "absolute", "steps": thresholds},
         "color": {"mode": extra.pop("color_mode", "palette-classic" if kind == "timeseries" else "thresholds")},
     }
-    if "mappings" in extra:
-        defaults["mappings"] = extra.pop("mappings")
+    for key in ("mappings", "min", "max", "noValue"):
+        if key in extra:
+            defaults[key] = extra.pop(key)
     panel: Panel = {
         "type": kind,
         "title": title,
@@ -223,40 +224,53 @@ def pipeline_overview() -> dict:
 
 
 def dataset_freshness() -> dict:
-    late_mapping = [
+    # status: 0 on time, 1 late, 3 never loaded (late and never loaded); 2 (never loaded, no period) is not late.
+    status_mapping = [
         {
             "type": "value",
-            "options": {"0": {"text": "on time", "color": "green"}, "1": {"text": "LATE", "color": "red"}},
+            "options": {
+                "0": {"text": "on time", "color": "green"},
+                "1": {"text": "LATE", "color": "red"},
+                "2": {"text": "never loaded", "color": "orange"},
+                "3": {"text": "never loaded", "color": "red"},
+            },
         }
     ]
+    never = f"source_dataset:civiclake_dataset_never_loaded:bool{{{SEL}}}"
     panels = [
         _stat(
             "Datasets late",
             f"sum(source_dataset:civiclake_dataset_late:bool{{{SEL}}}) or vector(0)",
-            (0, 0, 8, 4),
+            (0, 0, 6, 4),
             thresholds=RED_ABOVE_ZERO,
         ),
+        _stat("Never loaded", f"sum({never}) or vector(0)", (6, 0, 6, 4), thresholds=RED_ABOVE_ZERO),
         _stat(
             "Datasets watched",
             f"count(civiclake_dataset_last_success_timestamp_seconds{{{SEL}}})",
-            (8, 0, 8, 4),
+            (12, 0, 6, 4),
         ),
         _stat(
-            "Oldest last success",
+            "Oldest last success (loaded datasets)",
             f"max(source_dataset:civiclake_dataset_age_seconds:max{{{SEL}}})",
-            (16, 0, 8, 4),
+            (18, 0, 6, 4),
             unit="s",
+            noValue="none loaded",
         ),
         _table(
             "Datasets (one row each; late ones red)",
             [
-                _target(f"source_dataset:civiclake_dataset_late:bool{{{SEL}}}", ref="A", instant=True),
+                _target(
+                    f"source_dataset:civiclake_dataset_late:bool{{{SEL}}} + on (source, dataset) 2 * {never}",
+                    ref="A",
+                    instant=True,
+                ),
                 _target(f"source_dataset:civiclake_dataset_age_seconds:max{{{SEL}}}", ref="B", instant=True),
                 _target(
                     f"max by (source, dataset) (civiclake_dataset_late_after_seconds{{{SEL}}})", ref="C", instant=True
                 ),
                 _target(
-                    f"max by (source, dataset) (civiclake_dataset_last_success_timestamp_seconds{{{SEL}}}) * 1000",
+                    f"max by (source, dataset) (civiclake_dataset_last_success_timestamp_seconds{{{SEL}}} > 0) * 1000",
                     ref="D",
                     instant=True,
                 ),
@@ -277,24 +291,25 @@ def dataset_freshness() -> dict:
                 {
                     "matcher": {"id": "byName", "options": "status"},
                     "properties": [
-                        {"id": "mappings", "value": late_mapping},
+                        {"id": "mappings", "value": status_mapping},
                         {"id": "custom.cellOptions", "value": {"type": "color-background"}},
                     ],
                 },
                 *[
-                    {"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": "s"}]}
-                    for name in ("since last success", "late after")
+                    {
+                        "matcher": {"id": "byName", "options": name},
+                        "properties": [{"id": "unit", "value": unit}, {"id": "noValue", "value": "never"}],
+                    }
+                    for name, unit in (("since last success", "s"), ("last success", "dateTimeAsIso"))
                 ],
-                {
-                    "matcher": {"id": "byName", "options": "last success"},
-                    "properties": [{"id": "unit", "value": "dateTimeAsIso"}],
-                },
+                {"matcher": {"id": "byName", "options": "late after"}, "properties": [{"id": "unit", "value": "s"}]},
             ],
         ),
         _bars(
-            "Age against the allowed age (1 = late)",
-            f"source_dataset:civiclake_dataset_age_seconds:max{{{SEL}}} / on (source, dataset) "
-            f"max by (source, dataset) (civiclake_dataset_late_after_seconds{{{SEL}}})",
+            "Age against the allowed age (100% = late; never loaded: 100%)",
+            f"clamp_max(source_dataset:civiclake_dataset_age_seconds:max{{{SEL}}} / on (source, dataset) "
+            f"max by (source, dataset) (civiclake_dataset_late_after_seconds{{{SEL}}}), 1) "
+            f"or on (source, dataset) ({never} == 1)",
             "{{source}}/{{dataset}}",
             (0, 16, 12, 10),
             unit="percentunit",
@@ -303,11 +318,11 @@ def dataset_freshness() -> dict:
                 {"color": "orange", "value": 0.8},
                 {"color": "red", "value": 1},
             ],
-            max=1.5,
+            max=1,
             min=0,
         ),
         _timeseries(
-            "Overdue (negative: time left before late)",
+            "Overdue (negative: time left before late; loaded datasets)",
             f"source_dataset:civiclake_dataset_overdue_seconds:max{{{SEL}}}",
             "{{source}}/{{dataset}}",
             (12, 16, 12, 10),
