@@ -119,21 +119,30 @@ def tables(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 @_handles_configuration_errors
 def sql(context: click.Context, statement: str, output_format: str) -> None:
-    """Run a SQL statement on the warehouse (DuckDB over the Iceberg tables)."""
+    """Run a query on the warehouse (DuckDB over the Iceberg tables). Read-only: statements that write, and reads
+    of files outside the lakehouse's tables, are refused."""
     import duckdb
+    from rich.markup import escape
 
     from civiclake.cli.render import query_output
     from civiclake.warehouse.catalog import open_catalog
-    from civiclake.warehouse.duck import connect
+    from civiclake.warehouse.duck import READ_ONLY_HINT, ReadOnlyConsoleError, check_read_only, connect_read_only
 
     settings = _settings(context)
-    connection = connect(settings, open_catalog(settings))
+    connection = connect_read_only(settings, open_catalog(settings))
     try:
+        check_read_only(connection, statement)
         result = connection.execute(statement)
         columns = [column[0] for column in result.description or []]
         rows = result.fetchall() if columns else []
+    except ReadOnlyConsoleError as error:
+        errors.print(f"[bold red]refused:[/] {escape(str(error))}")
+        sys.exit(EXIT_USAGE)
+    except duckdb.PermissionException as error:
+        errors.print(f"[bold red]refused:[/] {escape(str(error))}; {READ_ONLY_HINT}, over the lakehouse's tables")
+        sys.exit(EXIT_USAGE)
     except duckdb.Error as error:
-        errors.print(f"[bold red]SQL error:[/] {error}")
+        errors.print(f"[bold red]SQL error:[/] {escape(str(error))}")
         sys.exit(EXIT_USAGE)
     output = query_output(columns, rows, output_format)
     if isinstance(output, str):
