@@ -16,9 +16,11 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from civiclake.config import Settings, load_settings
 from civiclake.errors import ConfigurationError, IdentifierError
+from civiclake.redaction import redact_text
 from civiclake.sources import SOURCES
 
 # pyarrow loads numpy, whose BLAS starts one spinning thread per core; civiclake does no linear algebra, and
@@ -39,7 +41,7 @@ def _handles_configuration_errors(command: Callable[..., Any]) -> Callable[..., 
         try:
             return command(*args, **kwargs)
         except (ConfigurationError, IdentifierError) as error:
-            errors.print(f"[bold red]configuration error:[/] {error}")
+            errors.print(f"[bold red]configuration error:[/] {escape(redact_text(str(error)))}")
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -122,7 +124,6 @@ def sql(context: click.Context, statement: str, output_format: str) -> None:
     """Run a query on the warehouse (DuckDB over the Iceberg tables). Read-only: statements that write, and reads
     of files outside the lakehouse's tables, are refused."""
     import duckdb
-    from rich.markup import escape
 
     from civiclake.cli.render import query_output
     from civiclake.warehouse.catalog import open_catalog
