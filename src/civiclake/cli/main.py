@@ -29,6 +29,7 @@ from civiclake.sources import SOURCES
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and schedulers expect of a process stopped by Ctrl-C
 
 # Piped output (CI logs, `| less`) gets wide tables rather than rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -54,7 +55,19 @@ def _settings(context: click.Context) -> Settings:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Click turns Ctrl-C into "Aborted!" and exit status 1, the status of a partial failure here; an interrupted
+    command exits 130 instead. Commands that serve until Ctrl-C catch it themselves and exit 0."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            errors.print(f"\n[bold red]interrupted:[/] civiclake {ctx.invoked_subcommand or ''} stopped by Ctrl-C")
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="civiclake")
 @click.pass_context
 def cli(context: click.Context) -> None:
