@@ -64,7 +64,7 @@ class S3Settings(_Section):
     @classmethod
     def _endpoint_is_a_url(cls, value: str | None) -> str | None:
         keys = "S3 keys go in CIVICLAKE__S3__ACCESS_KEY_ID and CIVICLAKE__S3__SECRET_ACCESS_KEY (or secret files)"
-        return None if value is None else http_url(value, keys)
+        return http_url(value, keys) if value else None  # an empty variable is an unset one
 
 
 class CatalogSettings(_Section):
@@ -259,7 +259,7 @@ class MetricsSettings(_Section):
     @field_validator("pushgateway_url")
     @classmethod
     def _pushgateway_is_a_url(cls, value: str | None) -> str | None:
-        return None if value is None else http_url(value, "the Pushgateway is pushed to without credentials")
+        return http_url(value, "the Pushgateway is pushed to without credentials") if value else None
 
 
 class ReadingSettings(_Section):
