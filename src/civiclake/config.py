@@ -14,11 +14,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from civiclake.errors import ConfigurationError
+from civiclake.redaction import redact_url
 
 ENV_PREFIX = "CIVICLAKE__"
 HOME_VARIABLE = "CIVICLAKE_HOME"
@@ -34,12 +36,35 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def http_url(value: str, credentials_go: str) -> str:
+    """``value`` if it is an http(s) URL without credentials; else a ValueError saying what is wrong.
+
+    Credentials in a URL would be printed and recorded wherever the URL is (errors, manifests, meta tables):
+    ``credentials_go`` says where they belong instead."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{redact_url(value)!r} is not an http:// or https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"remove the credentials from the URL ({redact_url(value)}): {credentials_go}")
+    return value
+
+
 class S3Settings(_Section):
     endpoint_url: str | None = Field(None, description="S3 endpoint, e.g. http://civiclake-minio:9000")
     bucket: str | None = Field(None, description="Lake bucket: raw files under raw/, Iceberg under warehouse/")
     region: str = "us-east-1"
     access_key_id: SecretStr | None = None
     secret_access_key: SecretStr | None = None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        keys = "S3 keys go in CIVICLAKE__S3__ACCESS_KEY_ID and CIVICLAKE__S3__SECRET_ACCESS_KEY (or secret files)"
+        return http_url(value, keys) if value else None  # an empty variable is an unset one
 
 
 class CatalogSettings(_Section):
@@ -48,10 +73,30 @@ class CatalogSettings(_Section):
     )
     name: str = Field("civiclake", description="Catalog name; Trino's iceberg.jdbc-catalog.catalog-name")
 
+    @field_validator("uri")
+    @classmethod
+    def _uri_is_a_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, where the error can name the setting; the messages never quote the URL (it holds a password).
+        if value is None:
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(value.get_secret_value()).get_dialect()
+        except ArgumentError:
+            raise ValueError(
+                "not a SQLAlchemy database URL (e.g. postgresql+psycopg2://user:password@host:5432/iceberg)"
+            ) from None
+        except NoSuchModuleError:
+            name = value.get_secret_value().partition(":")[0]
+            raise ValueError(f"no SQLAlchemy driver for {name!r} (use postgresql+psycopg2:// or sqlite:///)") from None
+        return value
+
 
 class HttpSettings(_Section):
-    connect_timeout_seconds: float = 10.0
-    read_timeout_seconds: float = 60.0
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    read_timeout_seconds: float = Field(60.0, gt=0)
     max_attempts: int = Field(5, ge=1, description="Tries per request, the first included")
     backoff_initial_seconds: float = Field(1.0, ge=0)
     backoff_max_seconds: float = Field(60.0, ge=0)
@@ -63,6 +108,11 @@ class DatagouvSettings(_Section):
     page_size: int = Field(50, ge=1, le=200)
     resource_types: tuple[str, ...] = ("main", "update")
     max_resource_bytes: int = Field(2 * 1024**3, ge=0, description="Larger resources are skipped")
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_is_a_url(cls, value: str) -> str:
+        return http_url(value, "data.gouv.fr's API is read without credentials (a proxy's go in HTTPS_PROXY)")
 
 
 class FilesPattern(_Section):
@@ -206,11 +256,16 @@ class RegistrySettings(_Section):
 class MetricsSettings(_Section):
     pushgateway_url: str | None = None
 
+    @field_validator("pushgateway_url")
+    @classmethod
+    def _pushgateway_is_a_url(cls, value: str | None) -> str | None:
+        return http_url(value, "the Pushgateway is pushed to without credentials") if value else None
+
 
 class ReadingSettings(_Section):
-    max_archive_members: int = 1000
-    max_expanded_bytes: int = 20 * 1024**3
-    max_compression_ratio: float = 200.0
+    max_archive_members: int = Field(1000, gt=0)
+    max_expanded_bytes: int = Field(20 * 1024**3, gt=0)
+    max_compression_ratio: float = Field(200.0, gt=0)
 
 
 class TransformSettings(_Section):
@@ -236,6 +291,18 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     reading: ReadingSettings = ReadingSettings()
     transform: TransformSettings = TransformSettings()
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_folder(cls, value: Path) -> Path:
+        # The nearest part of the path that exists must be a folder: everything civiclake keeps goes under it.
+        for existing in (value, *value.parents):
+            if existing.exists():
+                if not existing.is_dir():
+                    where = "is" if existing == value else f"is under {existing}, which is"
+                    raise ValueError(f"{value} {where} a file, not a folder")
+                break
+        return value
 
     @property
     def catalog_uri(self) -> str:
@@ -272,7 +339,15 @@ def load_settings(environ: Mapping[str, str] | None = None, config_file: Path | 
     data: dict[str, Any] = {}
     path = config_file or Path(environ.get(CONFIG_VARIABLE, "civiclake.yaml"))
     if path.is_file():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or " ".join(str(error).split())
+            raise ConfigurationError(f"{path}{where} is not valid YAML: {problem} ({CONFIG_VARIABLE})") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigurationError(f"{path} cannot be read as UTF-8 text: {error}") from None
         if not isinstance(loaded, dict):
             raise ConfigurationError(f"{path}: expected a mapping of sections at the top level")
         data = loaded
@@ -312,6 +387,9 @@ def _reveal_secrets(value: Any) -> Any:
     return value
 
 
+_TOP_LEVEL_VARIABLES: dict[tuple[str, ...], str | None] = {("home",): HOME_VARIABLE, ("profile",): PROFILE_VARIABLE}
+
+
 def _validate(data: dict[str, Any], origin: str) -> Settings:
     try:
         return Settings.model_validate(data)
@@ -320,6 +398,7 @@ def _validate(data: dict[str, Any], origin: str) -> Settings:
         for issue in error.errors():
             location = [str(part) for part in issue["loc"]]
             variable = ENV_PREFIX + "__".join(part.upper() for part in location) if len(location) == 2 else None
+            variable = _TOP_LEVEL_VARIABLES.get(tuple(location), variable)
             where = ".".join(location) + (f" (variable {variable})" if variable else "")
-            problems.append(f"{where}: {issue['msg']}")
+            problems.append(f"{where}: {issue['msg'].removeprefix('Value error, ')}")
         raise ConfigurationError(f"invalid settings from {origin}: " + "; ".join(problems)) from None

@@ -7,6 +7,8 @@ Every error says what failed and why. Two marker classes tell the retry logic wh
 
 from __future__ import annotations
 
+from civiclake.redaction import redact_url
+
 
 class CivicLakeError(Exception):
     """Base class of every error civiclake raises on purpose."""
@@ -52,9 +54,9 @@ class HttpStatusError(SourceError):
     """An HTTP answer with an error status that is neither 404 nor 410."""
 
     def __init__(self, url: str, status: int, reason: str = "") -> None:
-        self.url = url
+        self.url = redact_url(url)
         self.status = status
-        super().__init__(f"HTTP {status} from {url}{': ' + reason if reason else ''}")
+        super().__init__(f"HTTP {status} from {self.url}{': ' + reason if reason else ''}")
 
 
 class TransientHttpError(HttpStatusError, TransientError):

@@ -220,7 +220,7 @@ class SyncPipeline:
                 recorder.raw = raw
                 raise ChecksumMismatchError(
                     f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
-                    f"{resource.checksum.value} (got {download.digests.get(resource.checksum.algorithm)}); "  # type: ignore[union-attr]
+                    f"{resource.checksum.value} (got {_computed_digest(resource, download)}); "  # type: ignore[union-attr]
                     f"kept in {raw.path}"
                 )
             if not full_refresh and previous is not None and previous.sha256 == download.sha256:
@@ -399,6 +399,12 @@ def _verify_checksum(resource: Resource, download: Download) -> bool | None:
         return download.sha256 == resource.checksum.value.lower()
     actual = download.digests.get(resource.checksum.algorithm)
     return None if actual is None else actual == resource.checksum.value.lower()
+
+
+def _computed_digest(resource: Resource, download: Download) -> str | None:
+    """The digest of the downloaded bytes in the catalogue's algorithm (sha256 is kept apart from the others)."""
+    algorithm = resource.checksum.algorithm if resource.checksum else "sha256"
+    return download.sha256 if algorithm == "sha256" else download.digests.get(algorithm)
 
 
 def _dataset_record(batch_id: str, found: DiscoveredDataset) -> DatasetRecord:

@@ -111,3 +111,42 @@ def test_a_failure_while_committing_leaves_no_partial_table(
     monkeypatch.undo()
     assert lakehouse.sync("commit").exit_code == 0
     assert lakehouse.table("bronze.datagouv__commit__fichier").num_rows == 1
+
+
+def test_a_gzip_bomb_is_refused_naming_the_resource_not_a_scratch_file(
+    lakehouse: Lakehouse, mirror: MirrorServer
+) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"a;b\n" + b"0;0\n" * (16 * 1024 * 1024))  # ~1000 times smaller than what it expands to
+    mirror.add_dataset(
+        {"id": "bombe", "resources": [{"id": BAD_ID, "title": "Adresses compressees", "format": "csv.gz"}]},
+        {BAD_ID: bomb},
+    )
+
+    report = lakehouse.sync("bombe")
+
+    (failed,) = report.failed
+    assert failed.error is not None and "Adresses compressees" in failed.error and BAD_ID in failed.error
+    assert re.search(r"gzip.* expands past the compression ratio limit", failed.error), failed.error
+    # Downloads land in scratch files named after the batch; such a name tells the reader nothing.
+    assert report.batch_id not in failed.error, failed.error
+
+
+def test_a_sha2_mismatch_says_which_digest_the_bytes_have(lakehouse: Lakehouse, mirror: MirrorServer) -> None:
+    data = b"code;nom\n01001;Ain\n"
+    published = "0" * 64
+    mirror.add_dataset(
+        {
+            "id": "empreinte",
+            "resources": [
+                {"id": BAD_ID, "title": "Fichier", "format": "csv", "checksum": {"type": "sha2", "value": published}}
+            ],
+        },
+        {BAD_ID: data},
+    )
+
+    (failed,) = lakehouse.sync("empreinte").failed
+
+    assert failed.error is not None
+    assert f"catalogue's sha2 {published} (got {hashlib.sha256(data).hexdigest()})" in failed.error, failed.error

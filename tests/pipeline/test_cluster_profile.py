@@ -64,3 +64,43 @@ def test_sync_lands_raw_files_and_iceberg_tables_on_s3_with_a_postgresql_catalog
     again = lakehouse.sync(ACCIDENTS, full_refresh=True)
     assert [outcome.resource_id for outcome in again.failed] == ["17ede5d7-693c-44cf-b0ac-38cff71a1136"]
     assert [path for path in storage.list_files("quarantine") if path.endswith("caract-2023.csv")]
+
+
+def test_the_sql_console_reads_the_tables_on_s3_and_nothing_else_in_the_bucket(
+    cluster_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from civiclake.cli.main import cli
+
+    assert Lakehouse(cluster_settings).sync(CODES_POSTAUX).exit_code == 0
+    s3 = cluster_settings.s3
+    environment = {
+        "CIVICLAKE_PROFILE": "cluster",
+        "CIVICLAKE_HOME": str(cluster_settings.home),
+        "CIVICLAKE__S3__ENDPOINT_URL": s3.endpoint_url,
+        "CIVICLAKE__S3__BUCKET": s3.bucket,
+        "CIVICLAKE__S3__REGION": s3.region,
+        "CIVICLAKE__S3__ACCESS_KEY_ID": s3.access_key_id.get_secret_value(),  # type: ignore[union-attr]
+        "CIVICLAKE__S3__SECRET_ACCESS_KEY": s3.secret_access_key.get_secret_value(),  # type: ignore[union-attr]
+        "CIVICLAKE__CATALOG__URI": cluster_settings.catalog_uri,
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, str(value))
+
+    def sql(statement: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["sql", statement, "--format", "csv"], obj={}, catch_exceptions=False)
+        return result.exit_code, result.output
+
+    code, output = sql(f"SELECT count(*) AS n FROM {CODES_POSTAUX_TABLE} WHERE code_commune_insee = '01001'")
+    assert (code, output.splitlines()) == (0, ["n", "1"]), output
+    # The raw zone is in the same bucket, but no table's files: out of the console's reach, as is the local disk.
+    raw = next(path for path in lake_storage(cluster_settings).list_files("raw/datagouv") if path.endswith(".csv"))
+    for statement in [
+        f"SELECT * FROM read_text('s3://{s3.bucket}/{raw}')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        f"COPY (SELECT 1) TO 's3://{s3.bucket}/warehouse/planted.csv'",
+    ]:
+        code, output = sql(statement)
+        assert code == 2 and "read-only" in output, (statement, output)
+    assert not [path for path in lake_storage(cluster_settings).list_files("warehouse") if "planted" in path]

@@ -17,9 +17,11 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from civiclake.config import Settings, load_settings
 from civiclake.errors import ConfigurationError, IdentifierError
+from civiclake.redaction import redact_text
 from civiclake.sources import SOURCES
 
 # pyarrow loads numpy, whose BLAS starts one spinning thread per core; civiclake does no linear algebra, and
@@ -28,6 +30,7 @@ from civiclake.sources import SOURCES
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells and schedulers expect of a process stopped by Ctrl-C
 
 # Piped output (CI logs, `| less`) gets wide tables rather than rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -40,7 +43,7 @@ def _handles_configuration_errors(command: Callable[..., Any]) -> Callable[..., 
         try:
             return command(*args, **kwargs)
         except (ConfigurationError, IdentifierError) as error:
-            errors.print(f"[bold red]configuration error:[/] {error}")
+            errors.print(f"[bold red]configuration error:[/] {escape(redact_text(str(error)))}")
             sys.exit(EXIT_USAGE)
 
     return wrapper
@@ -70,7 +73,19 @@ def _say_where(settings: Settings) -> None:
     console.print(f"[dim]lakehouse {settings.home.resolve()} ({settings.profile} profile)[/]")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Click turns Ctrl-C into "Aborted!" and exit status 1, the status of a partial failure here; an interrupted
+    command exits 130 instead. Commands that serve until Ctrl-C catch it themselves and exit 0."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            errors.print(f"\n[bold red]interrupted:[/] civiclake {ctx.invoked_subcommand or ''} stopped by Ctrl-C")
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="civiclake")
 @click.pass_context
 def cli(context: click.Context) -> None:
@@ -139,21 +154,29 @@ def tables(context: click.Context, as_json: bool) -> None:
 @click.pass_context
 @_handles_configuration_errors
 def sql(context: click.Context, statement: str, output_format: str) -> None:
-    """Run a SQL statement on the warehouse (DuckDB over the Iceberg tables)."""
+    """Run a query on the warehouse (DuckDB over the Iceberg tables). Read-only: statements that write, and reads
+    of files outside the lakehouse's tables, are refused."""
     import duckdb
 
     from civiclake.cli.render import query_output
     from civiclake.warehouse.catalog import open_catalog
-    from civiclake.warehouse.duck import connect
+    from civiclake.warehouse.duck import READ_ONLY_HINT, ReadOnlyConsoleError, check_read_only, connect_read_only
 
     settings = _lakehouse(context)
-    connection = connect(settings, open_catalog(settings))
+    connection = connect_read_only(settings, open_catalog(settings))
     try:
+        check_read_only(connection, statement)
         result = connection.execute(statement)
         columns = [column[0] for column in result.description or []]
         rows = result.fetchall() if columns else []
+    except ReadOnlyConsoleError as error:
+        errors.print(f"[bold red]refused:[/] {escape(str(error))}")
+        sys.exit(EXIT_USAGE)
+    except duckdb.PermissionException as error:
+        errors.print(f"[bold red]refused:[/] {escape(str(error))}; {READ_ONLY_HINT}, over the lakehouse's tables")
+        sys.exit(EXIT_USAGE)
     except duckdb.Error as error:
-        errors.print(f"[bold red]SQL error:[/] {error}")
+        errors.print(f"[bold red]SQL error:[/] {escape(str(error))}")
         sys.exit(EXIT_USAGE)
     output = query_output(columns, rows, output_format)
     if isinstance(output, str):

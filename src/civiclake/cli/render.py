@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
 from civiclake.catalog_views import DatasetStatus, TableInfo
 from civiclake.pipeline import ProgressHooks, ResourceOutcome, SyncReport
+from civiclake.redaction import redact_text
 from civiclake.sources.base import Resource
 
 _STATUS_STYLE = {"loaded": "green", "unchanged": "dim", "failed": "bold red", "refused": "yellow"}
@@ -73,9 +75,9 @@ def sync_summary(report: SyncReport) -> Table:
 
 def print_errors(console: Console, report: SyncReport) -> None:
     for failure in report.discovery_failures:
-        console.print(f"[bold red]error[/] {failure.reference}: {failure.error}")
+        console.print(f"[bold red]error[/] {escape(failure.reference)}: {escape(redact_text(failure.error))}")
     for outcome in report.failed:
-        console.print(f"[bold red]{outcome.status}[/] {outcome.error}")
+        console.print(f"[bold red]{outcome.status}[/] {escape(redact_text(outcome.error or ''))}")
 
 
 def tables_table(tables: Sequence[TableInfo]) -> Table:

@@ -15,6 +15,7 @@ from typing import Any
 from rich.table import Table
 
 from civiclake.pipeline import SyncReport
+from civiclake.redaction import redact_text
 from civiclake.warehouse.maintenance import MaintenanceReport
 
 # The variable the DAGs set: /airflow/xcom/return.json in a pod, a temporary file in local mode.
@@ -29,9 +30,12 @@ def sync_summary(report: SyncReport) -> dict[str, Any]:
     loaded = statuses.get("loaded", 0)
     failures = len(report.failed) + len(report.discovery_failures)
     errors = [
-        {"dataset": outcome.dataset, "resource": outcome.resource, "error": outcome.error} for outcome in report.failed
+        {"dataset": outcome.dataset, "resource": outcome.resource, "error": redact_text(outcome.error)}
+        for outcome in report.failed
     ]
-    errors += [{"dataset": failure.reference, "error": failure.error} for failure in report.discovery_failures]
+    errors += [
+        {"dataset": failure.reference, "error": redact_text(failure.error)} for failure in report.discovery_failures
+    ]
     return {
         "command": "sync",
         "status": "success" if not failures else ("partial" if loaded or statuses.get("unchanged") else "failed"),
@@ -68,6 +72,6 @@ def maintenance_table(report: MaintenanceReport) -> Table:
             str(outcome.files_added),
             str(outcome.snapshots_expired),
             f"{outcome.bytes_removed / 1024 / 1024:.1f}",
-            outcome.error or "",
+            redact_text(outcome.error) or "",
         )
     return table

@@ -93,7 +93,7 @@ class GzipSource(ByteSource):
         raw = gzip.GzipFile(self.path, "rb")  # closed by the guard that wraps it
         guard = ExpansionGuard(
             raw,
-            what=f"gzip file {self.path.name!r}",
+            what="gzip-compressed content",  # the file is a scratch copy: its name means nothing to the reader
             max_bytes=self.limits.max_expanded_bytes,
             max_ratio_bytes=_ratio_limit(compressed_size, self.limits),
         )

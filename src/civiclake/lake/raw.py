@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from civiclake.formats import DetectedFormat
 from civiclake.lake.filesystem import LakeStorage
+from civiclake.redaction import redact_text, redact_url
 from civiclake.sources.base import Resource
 from civiclake.sources.http import Download
 
@@ -102,8 +103,8 @@ def build_manifest(
         "dataset_slug": resource.dataset_slug,
         "resource_id": resource.resource_id,
         "resource_title": resource.title,
-        "source_url": download.url,
-        "final_url": download.final_url,
+        "source_url": redact_url(download.url),
+        "final_url": redact_url(download.final_url),
         "http_status": download.status,
         "http_headers": {key: value for key, value in download.headers.items() if key.lower() in _KEPT_HEADERS},
         "size": download.size,
@@ -114,5 +115,5 @@ def build_manifest(
         "declared_format": resource.declared_format,
         "detected_format": asdict(detected) if detected else None,
         "extracted_at": extracted_at.isoformat(),
-        "error": error,
+        "error": redact_text(error),
     }

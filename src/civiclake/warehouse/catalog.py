@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 
+import sqlalchemy.exc
 from pyiceberg.catalog.sql import SqlCatalog
 
-from civiclake.config import Settings
+from civiclake.config import HOME_VARIABLE, Settings
+from civiclake.errors import ConfigurationError
 from civiclake.lake.filesystem import S3_CLIENT_ENVIRONMENT, warehouse_storage
+from civiclake.redaction import redact_url
 
 NAMESPACES = ("bronze", "meta")
 
@@ -32,8 +35,21 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
 
 
 def open_catalog(settings: Settings) -> SqlCatalog:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
-    for namespace in NAMESPACES:
-        catalog.create_namespace_if_not_exists(namespace)
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(f"{HOME_VARIABLE} {settings.home} cannot be used: {error}") from None
+    uri = settings.catalog_uri
+    try:
+        catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
+        for namespace in NAMESPACES:
+            catalog.create_namespace_if_not_exists(namespace)
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        # The driver's own first line says why (refused, unknown host, bad password); SQLAlchemy's wrapping
+        # repeats the statement and a link. The URL is shown without its password.
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        setting = "CIVICLAKE__CATALOG__URI" if settings.catalog.uri is not None else HOME_VARIABLE
+        raise ConfigurationError(
+            f"cannot open the Iceberg catalog database {redact_url(uri)} ({setting}): {reason}"
+        ) from None
     return catalog

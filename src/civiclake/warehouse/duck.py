@@ -10,12 +10,16 @@ where a registered scan materialises the whole table first.
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import duckdb
 from pyiceberg.catalog import Catalog
 
 from civiclake.config import Settings
+from civiclake.errors import TerminalError
 
 EXTENSIONS = ("avro", "iceberg", "httpfs")  # iceberg needs avro for manifests, httpfs for S3
 
@@ -49,7 +53,12 @@ def connect(settings: Settings, catalog: Catalog) -> duckdb.DuckDBPyConnection:
 
 def register_iceberg_views(connection: duckdb.DuckDBPyConnection, catalog: Catalog) -> list[str]:
     """A view per Iceberg table, pointing at its current snapshot; returns the qualified names."""
-    names = []
+    return list(_register_views(connection, catalog))
+
+
+def _register_views(connection: duckdb.DuckDBPyConnection, catalog: Catalog) -> dict[str, str]:
+    """The views, as ``{qualified name: the table's location}``."""
+    locations = {}
     for (namespace,) in catalog.list_namespaces():
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         for identifier in catalog.list_tables(namespace):
@@ -57,8 +66,83 @@ def register_iceberg_views(connection: duckdb.DuckDBPyConnection, catalog: Catal
             qualified = f'"{identifier[0]}"."{identifier[1]}"'
             location = table.metadata_location.replace("'", "''")
             connection.execute(f"CREATE OR REPLACE VIEW {qualified} AS SELECT * FROM iceberg_scan('{location}')")
-            names.append(".".join(identifier))
-    return names
+            locations[".".join(identifier)] = table.location()
+    return locations
+
+
+class ReadOnlyConsoleError(TerminalError):
+    """A statement other than a query was given to the read-only SQL console."""
+
+
+# What the console runs: DuckDB parses DESCRIBE, SHOW, SUMMARIZE, FROM-first, VALUES, PIVOT with its values
+# listed and the PRAGMAs that only read (``PRAGMA version``) into SELECT statements.
+_QUERY_TYPES = frozenset({duckdb.StatementType.SELECT})
+# EXPLAIN ANALYZE runs the statement it explains: what follows EXPLAIN must itself be a query.
+_EXPLAIN_PREFIX = re.compile(r"\s*explain\s+(?:\([^()]*\)\s*)?(?:analy[sz]e\s+)?(?:\([^()]*\)\s*)?", re.IGNORECASE)
+READ_ONLY_HINT = (
+    "the SQL console is read-only: run queries only (SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)"
+)
+
+
+def connect_read_only(settings: Settings, catalog: Catalog) -> duckdb.DuckDBPyConnection:
+    """A session over the lakehouse's tables that reads nothing else and writes nowhere.
+
+    After the views are made, DuckDB's external access is turned off except for the tables' locations
+    (where ``iceberg_scan`` reads metadata and data files), and the configuration is locked so that no
+    statement can turn it back on or load an extension. The session's own database is in memory."""
+    connection = duckdb.connect()
+    load_extensions_offline(connection, (settings.home / "duckdb_extensions").resolve())
+    if settings.profile == "cluster":
+        _configure_s3(connection, settings)
+    locations = _register_views(connection, catalog)
+    connection.execute("SET allowed_directories = ?", [_allowed_directories(locations.values())])
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+    return connection
+
+
+def _allowed_directories(locations: Iterable[str]) -> list[str]:
+    allowed: dict[str, None] = {}
+    for table_location in locations:
+        location = table_location.rstrip("/") + "/"  # a prefix: bronze/t/ must not also allow bronze/t2/
+        allowed[location] = None
+        if location.startswith("file:"):
+            # Iceberg metadata names its files as file:// URIs or plain paths, depending on the writer.
+            allowed[unquote(urlsplit(location).path)] = None
+    return list(allowed)
+
+
+def check_read_only(connection: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Raise ``ReadOnlyConsoleError`` unless every statement of ``sql`` is a query.
+
+    The connection should be one from ``connect_read_only``: DuckDB does some work while parsing (IMPORT
+    DATABASE reads its files), which the locked session confines. A syntax error is DuckDB's own error."""
+    statements = connection.extract_statements(sql)
+    if not statements:
+        raise ReadOnlyConsoleError(f"no statement to run; {READ_ONLY_HINT}")
+    for statement in statements:
+        if statement.type in _QUERY_TYPES:
+            continue
+        if statement.type == duckdb.StatementType.EXPLAIN and _explains_a_query(connection, statement):
+            continue
+        kind = statement.type.name.replace("_", " ")
+        refused = "an EXPLAIN of a statement that is not a query" if kind == "EXPLAIN" else f"a {kind} statement"
+        raise ReadOnlyConsoleError(f"refused {refused}: {READ_ONLY_HINT}")
+
+
+def _explains_a_query(connection: duckdb.DuckDBPyConnection, statement: duckdb.Statement) -> bool:
+    try:
+        text = statement.query
+    except (IndexError, RuntimeError):  # DuckDB cannot always give back a statement's text
+        return False
+    prefix = _EXPLAIN_PREFIX.match(text)
+    if prefix is None:
+        return False
+    try:
+        explained = connection.extract_statements(text[prefix.end() :])
+    except duckdb.Error:
+        return False
+    return len(explained) == 1 and explained[0].type in _QUERY_TYPES
 
 
 def _configure_s3(connection: duckdb.DuckDBPyConnection, settings: Settings) -> None:

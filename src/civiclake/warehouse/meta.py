@@ -16,6 +16,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
+from civiclake.redaction import redact_text
+
 _TS = pa.timestamp("us", tz="UTC")
 
 
@@ -122,7 +124,11 @@ class MetaTables:
         if not records:
             return
         schema = _schema(META_TABLES[name])
-        rows = [asdict(record) for record in records]
+        # Errors and page URLs quote URLs a source gave: none is recorded with its credentials.
+        rows = [
+            {key: redact_text(value) if isinstance(value, str) else value for key, value in asdict(record).items()}
+            for record in records
+        ]
         self.table(name).append(pa.Table.from_pylist(rows, schema=schema))
 
     def read(self, name: str) -> pa.Table:

@@ -193,3 +193,38 @@ def test_the_command_line_syncs_the_landing_zone(lakehouse: FilesLakehouse, monk
     assert "olist_orders_dataset.csv" in result.output and "loaded" in result.output
     assert "olist/olist_sellers_dataset.csv" in result.output and "has 1 fields, header has 2" in result.output
     assert pc.sum(pc.equal(lakehouse.table("orders").column("order_status"), "delivered")).as_py() == 2
+
+
+def test_links_resolving_outside_the_landing_zone_are_refused_by_name_while_the_others_load(
+    lakehouse: FilesLakehouse, tmp_path: Path
+) -> None:
+    lakehouse.drop("batch=0001/olist_orders_dataset.csv", orders_file("a"))
+    (lakehouse.landing / "batch=0001" / "olist_customers_dataset.csv").symlink_to("/etc/passwd")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "olist_sellers_dataset.csv").write_bytes(b"seller_id,seller_city\ns1,secret city\n")
+    (lakehouse.landing / "batch=0002").symlink_to(elsewhere, target_is_directory=True)
+    # A link that stays inside the landing zone is an ordinary file.
+    lakehouse.drop(".store/orders-b.csv", orders_file("b"))
+    (lakehouse.landing / "batch=0003").mkdir()
+    (lakehouse.landing / "batch=0003" / "olist_orders_dataset.csv").symlink_to("../.store/orders-b.csv")
+
+    report = lakehouse.sync()
+
+    assert report.exit_code == 1
+    outcomes = {outcome.resource_id: outcome for outcome in report.outcomes}
+    assert outcomes["batch=0001/olist_orders_dataset.csv"].status == "loaded"
+    assert outcomes["batch=0003/olist_orders_dataset.csv"].status == "loaded"
+    for name, target in [
+        ("batch=0001/olist_customers_dataset.csv", "/etc/passwd"),
+        ("batch=0002/olist_sellers_dataset.csv", str(elsewhere.resolve() / "olist_sellers_dataset.csv")),
+    ]:
+        refused = outcomes[name]
+        assert refused.status == "failed" and refused.error is not None
+        assert name in refused.error and target in refused.error and "outside the landing zone" in refused.error
+    assert lakehouse.table_names() == {"bronze.files__olist__orders"}
+    assert sorted(pc.unique(lakehouse.table("orders").column("order_id")).to_pylist()) == ["a", "b"]
+    copied = b"".join(path.read_bytes() for path in lakehouse.raw_files())
+    assert b"root:" not in copied and b"secret city" not in copied
+    failed = [row["resource_id"] for row in lakehouse.meta("ingestions").to_pylist() if row["status"] == "failed"]
+    assert sorted(failed) == ["batch=0001/olist_customers_dataset.csv", "batch=0002/olist_sellers_dataset.csv"]

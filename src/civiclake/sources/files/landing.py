@@ -2,6 +2,10 @@
 
 The lake uses the same file systems (``civiclake.lake.filesystem``), so a landing bucket on the
 cluster's MinIO takes the same S3 settings (endpoint, keys) as the lake itself.
+
+Whoever can drop files in a local landing folder can also drop symbolic links: a file is read only if its real
+path (every link resolved, the file's and its folders') is inside the landing folder's own real path, so a link
+to ``/etc/passwd`` or to a folder elsewhere is refused, by name, while the other files load.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from typing import BinaryIO, cast
 import pyarrow.fs as pafs
 
 from civiclake.config import Settings
-from civiclake.errors import ConfigurationError
+from civiclake.errors import ConfigurationError, TerminalError
 from civiclake.lake.filesystem import S3_CLIENT_ENVIRONMENT, s3_filesystem
 
 DEFAULT_LANDING_FOLDER = "landing"
+
+
+class OutsideLandingZoneError(TerminalError):
+    """A landed file is a symbolic link (or under one) that resolves outside the landing zone."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,21 @@ class LandingZone:
         return f"{self.uri_prefix}/{relative}"
 
     def open(self, relative: str) -> BinaryIO:
-        return cast(BinaryIO, self.filesystem.open_input_stream(f"{self.root}/{relative}"))
+        path = f"{self.root}/{relative}"
+        if isinstance(self.filesystem, pafs.LocalFileSystem):
+            # The resolved path is what gets opened: a link swapped after the check cannot redirect the read.
+            path = self._resolved_inside(relative)
+        return cast(BinaryIO, self.filesystem.open_input_stream(path))
+
+    def _resolved_inside(self, relative: str) -> str:
+        root = os.path.realpath(self.root)
+        resolved = os.path.realpath(os.path.join(self.root, relative))
+        if os.path.commonpath([root, resolved]) != root:
+            raise OutsideLandingZoneError(
+                f"{relative} is a symbolic link (or in a linked folder) resolving to {resolved}, outside the "
+                f"landing zone {root}: refused, links must stay inside the landing zone"
+            )
+        return resolved
 
 
 def _s3(settings: Settings) -> pafs.FileSystem:
