@@ -60,11 +60,20 @@ def test_the_readme_commands_work_in_the_order_written(tmp_path: Path) -> None:
     walk = tmp_path / "clone"
     walk.mkdir()
     (walk / ".venv").symlink_to(REPO_ROOT / ".venv")
-    script = []
+    script = ["exec 2>&1"]  # one stream: each command's errors stay next to it
     for number, command in enumerate(commands):
         run = as_run(command)
-        if run is not None:
-            script += [f"echo '{MARKER} {number} start'", run, f"echo '{MARKER} {number} exit' $?"]
+        if run is None:
+            continue
+        script.append(f"echo '{MARKER} {number} start'")
+        if run.split("#")[0].rstrip().endswith("&"):
+            # A server in the background: its README reader waits for it to say it is up before the next line.
+            log = f"background-{number}.log"
+            script.append(f"{run.split('#')[0].rstrip().removesuffix('&')} > {log} 2>&1 &")
+            script.append(f"timeout 120 bash -c 'until grep -q \"Ctrl-C stops\" {log}; do sleep 0.5; done'")
+        else:
+            script.append(run)
+        script.append(f"echo '{MARKER} {number} exit' $?")
     # Servers the README starts in the background stop with the walk (`kill` is how its README user stops them).
     script.append("jobs -p | xargs -r kill; wait")
 
