@@ -5,7 +5,6 @@
 # something is missing. Must run as root (or through sudo) on Debian 12.
 #
 #   PostgreSQL 15       the Iceberg SQL (JDBC) catalog of the cluster profile
-#   Ceph radosgw        a real S3 server (one monitor, one memstore OSD) standing in for MinIO
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
 #
@@ -20,10 +19,6 @@ CACHE="${CIVICLAKE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/civiclake}"
 
 PACKAGES=(
     postgresql-15
-    ceph-mon
-    ceph-osd
-    radosgw
-    ceph-common
     prometheus
     prometheus-pushgateway
     shellcheck

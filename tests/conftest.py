@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from psycopg2.extensions import connection as Connection
 
 from civiclake.demo.mirror.server import MirrorServer
+from civiclake.servers.chart import chart_versions
+from civiclake.servers.minio import MinioServer, install_minio, running_minio
 from civiclake.servers.stack import ClusterServers
 from tests.servers.cluster import running_cluster_servers
 from tests.servers.postgres import PostgresServer, running_postgres
@@ -68,3 +71,15 @@ def connection(postgres_server: PostgresServer, database: str) -> Iterator[Conne
     connection = psycopg2.connect(postgres_server.database_dsn(database))
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
+    """A MinIO of the chart's version on its own (it starts in under a second), for tests that need only S3; each
+    test takes buckets of its own."""
+    binary = install_minio(chart_versions().minio)
+    data_dir = tmp_path_factory.mktemp("minio") / "data"
+    with running_minio(
+        binary, data_dir, access_key_id="civiclake-tests", secret_access_key=secrets.token_urlsafe(24)
+    ) as server:
+        yield server

@@ -1,11 +1,10 @@
-"""Real servers for integration tests: PostgreSQL 15 and a single-node Ceph radosgw (S3).
+"""Real servers for integration tests: what only tests add to ``civiclake.servers``.
 
 - ``postgres.running_postgres(base_dir)`` -> ``PostgresServer``
-- ``radosgw.running_radosgw(base_dir)`` -> ``S3Server``
 - ``debian.ensure_debian_packages(packages, binaries)`` installs what is missing instead of skipping.
 
 MinIO, Trino and the PostgreSQL cluster itself come from ``civiclake.servers``, the launcher users run with
-``civiclake dev up``; this folder adds what only tests do (installing Debian packages, Ceph's radosgw).
+``civiclake dev up``; this folder adds what only tests do (installing Debian packages when they are missing).
 Each server is a context manager that picks free ports, waits until the server answers, and on exit kills it and
 removes its files. See README.md in this folder.
 """

@@ -1,13 +1,11 @@
-"""The cluster profile's pieces, for real on this machine: PostgreSQL, an S3 server, and an Iceberg catalog on both."""
+"""The cluster profile's pieces, for real on this machine: PostgreSQL, MinIO, and an Iceberg catalog on both."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +13,10 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
+from civiclake.servers.chart import chart_versions
+from civiclake.servers.minio import MinioServer, install_minio, running_minio
+
 from .postgres import PostgresServer, running_postgres
-from .radosgw import S3Server, running_radosgw
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +29,9 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
         yield server
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_radosgw(tmp_path_factory.mktemp("radosgw")) as server, pytest.MonkeyPatch.context() as patch:
-        # pyarrow (and pyiceberg through it) reads these when it creates an S3 client.
-        for key, value in server.client_env.items():
-            patch.setenv(key, value)
-        yield server
-
-
-def _pids_of(command: str) -> set[int]:
-    result = subprocess.run(["pgrep", "-x", command], capture_output=True, text=True, check=False)
-    return {int(pid) for pid in result.stdout.split()}
+@pytest.fixture
+def s3(minio_server: MinioServer) -> MinioServer:
+    return minio_server
 
 
 def _alive(pid: int) -> bool:
@@ -102,7 +93,7 @@ def test_postgres_keeps_its_files_in_a_reachable_base_dir_and_removes_them() -> 
         shutil.rmtree(base_dir, ignore_errors=True)
 
 
-def test_s3_bucket_and_five_megabyte_object_round_trip(s3: S3Server) -> None:
+def test_s3_bucket_and_five_megabyte_object_round_trip(s3: MinioServer) -> None:
     s3.create_bucket("roundtrip")
     fs = pafs.S3FileSystem(
         endpoint_override=s3.endpoint_url.removeprefix("http://"),
@@ -127,7 +118,7 @@ def test_s3_bucket_and_five_megabyte_object_round_trip(s3: S3Server) -> None:
     assert files == {"roundtrip/raw/blob.bin": len(payload)}
 
 
-def test_pyiceberg_sql_catalog_on_postgres_with_warehouse_on_s3(postgres: PostgresServer, s3: S3Server) -> None:
+def test_pyiceberg_sql_catalog_on_postgres_with_warehouse_on_s3(postgres: PostgresServer, s3: MinioServer) -> None:
     import psycopg2
     from pyiceberg.catalog.sql import SqlCatalog
 
@@ -177,16 +168,9 @@ def test_pyiceberg_sql_catalog_on_postgres_with_warehouse_on_s3(postgres: Postgr
         connection.close()
 
 
-def test_radosgw_stops_its_processes_and_removes_its_files(tmp_path: Path) -> None:
-    before = {name: _pids_of(name) for name in ("ceph-mon", "ceph-osd", "radosgw")}
-    started = time.monotonic()
-    with running_radosgw(tmp_path) as server:
-        startup_seconds = time.monotonic() - started
-        ours = {pid for name, pids in before.items() for pid in _pids_of(name) - pids}
-        assert len(ours) == 3
-        assert (tmp_path / "ceph" / "ceph.conf").is_file()
+def test_minio_stops_its_process_when_the_block_exits(tmp_path: Path) -> None:
+    binary = install_minio(chart_versions().minio)
+    with running_minio(binary, tmp_path / "data", access_key_id="probe", secret_access_key="probe-secret") as server:
         server.create_bucket("probe")
-    assert not any(_alive(pid) for pid in ours)
-    assert not (tmp_path / "ceph").exists()
-    # The brief's target is ~15 s; it takes ~1.5 s here. A regression to Ceph's default Paxos timing shows here.
-    assert startup_seconds < 30
+        assert _alive(server.pid)
+    assert not _alive(server.pid)

@@ -18,7 +18,7 @@ import pyarrow.fs as pafs
 from civiclake.config import Settings
 from civiclake.errors import ConfigurationError
 
-# radosgw and some MinIO versions refuse the aws-chunked uploads that newer AWS SDKs send by default.
+# Some S3 servers (Ceph's radosgw, some MinIO versions) refuse the aws-chunked uploads newer AWS SDKs send by default.
 S3_CLIENT_ENVIRONMENT = {
     "AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED",
     "AWS_RESPONSE_CHECKSUM_VALIDATION": "WHEN_REQUIRED",

@@ -1,33 +1,29 @@
-"""A landing zone in a bucket: the same connector on a real S3 server (Ceph radosgw)."""
+"""A landing zone in a bucket: the same connector on a real S3 server (MinIO)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.servers.radosgw import S3Server, running_radosgw
+from civiclake.servers.minio import MinioServer
 from tests.sources.files.lakehouse import FilesLakehouse, count_records
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_radosgw(tmp_path_factory.mktemp("radosgw")) as server, pytest.MonkeyPatch.context() as patch:
-        for key, value in server.client_env.items():  # without these, uploads fail with HTTP 411
-            patch.setenv(key, value)
-        yield server
+@pytest.fixture
+def s3(minio_server: MinioServer) -> MinioServer:
+    return minio_server
 
 
-def upload(s3: S3Server, key: str, data: bytes) -> None:
+def upload(s3: MinioServer, key: str, data: bytes) -> None:
     with s3.filesystem().open_output_stream(key) as stream:
         stream.write(data)
 
 
-def test_files_dropped_in_a_bucket_load_once(s3: S3Server, tmp_path: Path, samples: Path) -> None:
+def test_files_dropped_in_a_bucket_load_once(s3: MinioServer, tmp_path: Path, samples: Path) -> None:
     bucket = f"landing{uuid.uuid4().hex[:10]}"
     s3.create_bucket(bucket)
     lakehouse = FilesLakehouse.at(
