@@ -63,11 +63,10 @@ def test_one_transform_summary_with_counts_publication_and_timing() -> None:
     report = TransformReport("duckdb", 1, seconds=12.0, phases={"parse": 2.0, "build": 10.0})
     report.counts = {("model", "success"): 2, ("test", "pass"): 5, ("test", "fail"): 1, ("snapshot", "success"): 1}
     report.published = [PublishedTable("gold.dim_year", 8, 1)]
-    [line] = _rendered(transform_summary(report), 300)
-    assert line == (
-        "dbt build on duckdb: 2 models, 1 snapshot, 6 data tests: 8 succeeded, 1 failed; "
-        "1 table published to Iceberg (8 rows); 12.0 s (parse 2.0 s, build 10.0 s)"
-    )
+    assert _rendered(transform_summary(report), 120) == [
+        "dbt build on duckdb: 2 models, 1 snapshot, 6 data tests: 8 succeeded, 1 failed",
+        "  1 table published to Iceberg (8 rows); 12.0 s (parse 2.0 s, build 10.0 s)",
+    ]
     report = TransformReport("duckdb", 0, seconds=3.0, phases={"parse": 3.0}, plan=BuildPlan([], "no change"))
     [line] = _rendered(transform_summary(report), 300)
-    assert line == "dbt build on duckdb: nothing to build, in 3.0 s (parse 3.0 s)"
+    assert line == "dbt build on duckdb: nothing built, 3.0 s (parse 3.0 s)"

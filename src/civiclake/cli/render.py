@@ -78,8 +78,8 @@ class RichProgress(ProgressHooks):
 def resource_line(outcome: ResourceOutcome, width: int) -> str:
     """``   loaded  csv      dataset / resource  1,234 rows`` in ``width`` columns (the names shortened)."""
     style = _STATUS_STYLE.get(outcome.status, "")
-    rows = f"  {outcome.rows:,} rows"
-    kind = f"{outcome.format or '':<8}"
+    rows = f"  {outcome.rows:,} rows" if outcome.rows or outcome.status == "loaded" else ""
+    kind = f"{outcome.format:<8}" if outcome.format else ""
     name = fit(f"{outcome.dataset} / {outcome.resource}", width - 10 - len(kind) - len(rows))
     return f"[{style}]{outcome.status:>9}[/] {kind}{escape(name)}{rows}"
 
@@ -105,11 +105,11 @@ def print_errors(console: Console, report: SyncReport) -> None:
 
 
 def transform_summary(report: TransformReport) -> str:
-    """``civiclake transform``, ``run`` and the demo end with this line."""
+    """How ``civiclake transform``, ``run`` and the demo end: what dbt built, what was published, the time."""
     head = f"dbt build on {report.target}"
     timing = f"{report.seconds:.1f} s (" + ", ".join(f"{p} {s:.1f} s" for p, s in report.phases.items()) + ")"
     if report.built_nothing:
-        return f"{head}: nothing to build, in {timing}"
+        return f"{head}: nothing built, {timing}"
     if not report.counts:
         return f"{head}: [bold red]dbt could not run the project[/] (exit {report.dbt_exit_code}, see above), {timing}"
     kinds: dict[str, int] = {}
@@ -123,11 +123,12 @@ def transform_summary(report: TransformReport) -> str:
         f"[{_OUTCOME_STYLE.get(outcome, '')}]{count} {outcome}[/]"
         for outcome, count in sorted(outcomes.items(), key=lambda item: (_OUTCOME_ORDER.get(item[0], 9), item[0]))
     )
-    line = f"{head}: {nodes}: {results}"
+    # Two lines: what dbt built, then what became of it and how long it took; each fits a terminal.
+    second = f"  {timing}"
     if report.target == "duckdb":
         rows = sum(table.rows for table in report.published)
-        line += f"; {plural(len(report.published), 'table')} published to Iceberg ({rows:,} rows)"
-    return f"{line}; {timing}"
+        second = f"  {plural(len(report.published), 'table')} published to Iceberg ({rows:,} rows); {timing}"
+    return f"{head}: {nodes}: {results}\n{second}"
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:

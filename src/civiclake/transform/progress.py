@@ -43,7 +43,13 @@ REPORT_DETAILS_EXTRA = frozenset({"CheckNodeTestFailure"})
 QUIET_EVENTS = NODE_DONE_EVENTS | {NODE_START_EVENT, "EndOfRunSummary", "StatsLine", "Formatting"}
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 # What dbt's resource types are called in the counts.
-KIND_LABELS = {"model": "models", "test": "tests", "unit_test": "unit tests", "seed": "seeds", "snapshot": "snapshots"}
+KIND_LABELS = {
+    "model": ("model", "models"),
+    "test": ("test", "tests"),
+    "unit_test": ("unit test", "unit tests"),
+    "seed": ("seed", "seeds"),
+    "snapshot": ("snapshot", "snapshots"),
+}
 
 
 @dataclass

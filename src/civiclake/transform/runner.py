@@ -128,7 +128,7 @@ def run_transform(
             )
         report = TransformReport(project.target, 0, missing_sources=missing, phases=phases, plan=plan)
         if plan.builds_nothing:
-            console.print(f"nothing to build: {plan.reason} (--full builds everything)")
+            console.print(f"nothing to build: {plan.reason}; --full builds everything", soft_wrap=True)
             report.seconds = time.monotonic() - started
             return report
         what = "everything" if plan.selection is None else "what depends on the changes"
