@@ -129,7 +129,10 @@ class DbtBuildProgress:
             self._print(f"[{'yellow' if level == 'warn' else 'red'}]{escape(info.get('msg', '').strip())}[/]")
 
     def counts_text(self) -> str:
-        kinds = ", ".join(f"{count} {KIND_LABELS.get(kind, kind)}" for kind, count in sorted(self.done_by_kind.items()))
+        kinds = ", ".join(
+            f"{count} {KIND_LABELS.get(kind, (kind, kind))[count != 1]}"
+            for kind, count in sorted(self.done_by_kind.items())
+        )
         failures = f"{self.failures} failed" + (f", {self.skipped} skipped" if self.skipped else "")
         return f"{kinds or 'no nodes'} done; {failures}"
 
@@ -159,7 +162,7 @@ class DbtBuildProgress:
 
     def _print_reports(self) -> None:
         for report in self.reports:
-            self.console.print(f"[{report.style}]{escape(report.header)}[/]", soft_wrap=True)
+            self.console.print(f"[{report.style}]{escape(report.header)}[/]", soft_wrap=True, highlight=False)
             for detail in report.details:
                 for line in detail.splitlines():
                     # Paths and SQL must stay whole to be copied: never wrapped or cut.

@@ -123,7 +123,8 @@ def run_transform(
                 snapshots,
                 checksum,
                 project.last_build_path / "manifest.json",
-                full=full,
+                # dbt's --full-refresh rebuilds incremental models from scratch: asked for, it means every model
+                full=full or "--full-refresh" in dbt_arguments,
                 relations_kept_beside_manifest=project.target == "duckdb",
             )
         report = TransformReport(project.target, 0, missing_sources=missing, phases=phases, plan=plan)
