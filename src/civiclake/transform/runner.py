@@ -116,7 +116,7 @@ def run_transform(
     state = BuildState(settings.catalog_uri)
     try:
         if selects_nodes(dbt_arguments):
-            plan = BuildPlan(None, f"as selected by the dbt arguments {' '.join(dbt_arguments)}")
+            plan = BuildPlan(None, f"dbt build {' '.join(dbt_arguments)}: the nodes these arguments select")
         else:
             plan = plan_build(
                 state.last_build(project.target),
@@ -132,8 +132,11 @@ def run_transform(
             console.print(f"nothing to build: {plan.reason}; --full builds everything", soft_wrap=True)
             report.seconds = time.monotonic() - started
             return report
-        what = "everything" if plan.selection is None else "what depends on the changes"
-        console.print(f"dbt build of {what}: {plan.reason}", soft_wrap=True)
+        if selects_nodes(dbt_arguments):
+            console.print(plan.reason, soft_wrap=True)
+        else:
+            what = "everything" if plan.selection is None else "what depends on the changes"
+            console.print(f"dbt build of {what}: {plan.reason}", soft_wrap=True)
 
         exclusions = ["--exclude", *(f"source:{name}+" for name in missing)] if missing else []
         # dbt's structured events drive the progress display; its log file stays the readable text.

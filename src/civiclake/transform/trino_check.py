@@ -61,6 +61,7 @@ class TrinoCheckReport:
     parsed: int = 0
     problems: list[str] = field(default_factory=list)
     statements: dict[str, str] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)  # what the check did, in order, as told to ``progress``
 
 
 def check_trino_sql(project: DbtProject, progress: Callable[[str], None] | None = None) -> TrinoCheckReport:
@@ -68,8 +69,13 @@ def check_trino_sql(project: DbtProject, progress: Callable[[str], None] | None 
 
     ``progress`` hears what each step is about to do: the check takes most of a minute, mostly in dbt.
     """
-    say = progress or (lambda _: None)
     report = TrinoCheckReport()
+
+    def say(step: str) -> None:
+        report.steps.append(step)
+        if progress is not None:
+            progress(step)
+
     with tempfile.TemporaryDirectory(prefix="civiclake-trino-check-") as scratch:
         copy = Path(scratch) / "project"
         shutil.copytree(
