@@ -101,7 +101,7 @@ def sync(
 @click.pass_context
 @_handles_configuration_errors
 def tables(context: click.Context, as_json: bool) -> None:
-    """Iceberg tables: name, rows, source, snapshot, last update (--json: also the dataset and resource ids)."""
+    """Iceberg tables: name, rows, source, last update (--json: also the snapshot, dataset and resource ids)."""
     from civiclake.catalog_views import list_tables
     from civiclake.cli.render import tables_table
     from civiclake.warehouse.catalog import open_catalog

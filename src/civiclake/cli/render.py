@@ -146,21 +146,20 @@ def fit(text: str, width: int) -> str:
 
 
 def tables_table(tables: Sequence[TableInfo], width: int = 120) -> Table:
-    """One line per table in ``width`` columns: long names lose their middle (``--json`` has them whole, with
-    the dataset and resource ids)."""
+    """One line per table in ``width`` columns: a name too long loses its middle (``--json`` has it whole, with
+    the snapshot, dataset and resource ids)."""
     rows = [f"{info.rows:,}" for info in tables]
-    snapshots = [str(info.snapshot_id or "") for info in tables]
     sources = [info.source or "" for info in tables]
-    others = _widest(rows, "rows") + _widest(sources, "source") + _widest(snapshots, "snapshot") + 16
-    name_width = max(width - others - _table_frame(5), 20)
+    others = _widest(rows, "rows") + _widest(sources, "source") + 16
+    name_width = max(width - others - _table_frame(4), 20)
     table = Table(title="Iceberg tables", title_justify="left")
     table.add_column("name", no_wrap=True)
     table.add_column("rows", justify="right", no_wrap=True)
-    for column in ("source", "snapshot", "updated_at"):
-        table.add_column(column, no_wrap=True)
-    for info, row_count, snapshot, source in zip(tables, rows, snapshots, sources, strict=True):
+    table.add_column("source", no_wrap=True)
+    table.add_column("updated_at", no_wrap=True)
+    for info, row_count, source in zip(tables, rows, sources, strict=True):
         updated = (info.updated_at or "")[:16].replace("T", " ")
-        table.add_row(escape(fit(info.name, name_width)), row_count, source, snapshot, updated)
+        table.add_row(escape(fit(info.name, name_width)), row_count, source, updated)
     return table
 
 
