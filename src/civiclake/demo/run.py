@@ -5,9 +5,9 @@
    PostgreSQL binaries are absent);
 3. Olist: a generated order history replayed as micro-batches into a landing folder;
 4. incidents: the ServiceNow-style demo API, then one simulated day of changes (an incremental sync);
-then ``civiclake transform`` builds silver and gold with dbt, and the tables, a gold query and the freshness
-of every dataset are shown. Running it again shows change detection at work: nothing is downloaded twice,
-no row is added twice.
+then ``civiclake transform`` builds silver and gold with dbt, and the tables per layer, two example queries and
+the freshness of every dataset are shown. Running it again shows change detection at work: nothing is downloaded
+twice, no row is added twice, and dbt, finding no bronze table changed, builds nothing.
 
 On the cluster profile (``make demo-cluster``: ``civiclake dev up``'s MinIO, PostgreSQL catalog and Trino) the
 same steps land the raw zone in MinIO, dbt builds silver and gold on Trino, and the example queries run on Trino.
