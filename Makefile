@@ -35,6 +35,7 @@ system-deps: ## Install the servers the integration tests start (PostgreSQL, Pro
 
 demo: $(INSTALLED) ## Run the whole pipeline offline on the bundled data.gouv.fr mirror
 	$(BIN)/civiclake demo
+	@echo "civiclake is installed in $(VENV): run 'source $(VENV)/bin/activate' to put it on your PATH"
 
 demo-cluster: $(INSTALLED) system-deps ## The demo on the cluster profile: MinIO, PostgreSQL catalog, dbt on Trino (civiclake dev up)
 	bash scripts/demo-cluster.sh

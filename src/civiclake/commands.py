@@ -78,11 +78,11 @@ def selection_from_arguments(
 def run_sync(
     settings: Settings, connectors: list[Connector], console: Console, *, full_refresh: bool = False
 ) -> SyncReport:
-    """Sync each connector with progress bars and a summary; record the run's metrics and push them when a
-    Pushgateway is set. The connectors are closed afterwards."""
+    """Sync each connector with progress bars, a line per resource and a summary line; record the run's
+    metrics and push them when a Pushgateway is set. The connectors are closed afterwards."""
     from prometheus_client import CollectorRegistry
 
-    from civiclake.cli.render import RichProgress, print_errors, sync_summary
+    from civiclake.cli.render import RichProgress, print_errors, sync_summary_line
     from civiclake.observability.metrics import PipelineMetrics, datasets_of, push_per_dataset
 
     metrics = PipelineMetrics(CollectorRegistry())
@@ -100,8 +100,8 @@ def run_sync(
         for connector in connectors:
             connector.close()
         pipeline.close()
-    console.print(sync_summary(report))
     print_errors(console, report)
+    console.print(sync_summary_line(report, time.monotonic() - started))
     if settings.metrics.pushgateway_url:
         try:
             push_per_dataset(metrics.registry, settings.metrics.pushgateway_url, "civiclake-sync")

@@ -301,7 +301,9 @@ class BuildRound:
 
 
 def _transform(lakehouse: DbtLakehouse) -> EngineBuild:
-    result = lakehouse.civiclake("transform")
+    # Every node, each round (not only what the round's sources changed): both engines are compared node by node,
+    # and the second round must exercise every incremental model's merge.
+    result = lakehouse.civiclake("transform", "--full")
     project = DbtProject.from_settings(lakehouse.settings)
     run_results_path = project.target_path / "run_results.json"
     run_results = json.loads(run_results_path.read_text()) if run_results_path.exists() else {"results": []}

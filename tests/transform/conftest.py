@@ -84,7 +84,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, sources: Sources, pushga
         lakehouse.sync_shopstream(sources.postgres, "shopstream")
         lakehouse.sync_incidents(sources.incidents)
         result = lakehouse.civiclake("transform")
-    return WarehouseRun(lakehouse, result, _run_results(lakehouse))
+    return WarehouseRun(lakehouse, result, read_run_results(lakehouse))
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +98,9 @@ def warehouse_after_changes(warehouse: WarehouseRun, sources: Sources) -> Wareho
         sources.incidents.advance(hours=24)
         lakehouse.sync_incidents(sources.incidents)
         result = lakehouse.civiclake("transform")
-    return WarehouseRun(lakehouse, result, _run_results(lakehouse), deleted=deleted)
+    return WarehouseRun(lakehouse, result, read_run_results(lakehouse), deleted=deleted)
 
 
-def _run_results(lakehouse: DbtLakehouse) -> dict[str, Any]:
+def read_run_results(lakehouse: DbtLakehouse) -> dict[str, Any]:
     path = lakehouse.home / "dbt" / "target" / "run_results.json"
     return json.loads(path.read_text()) if path.exists() else {}

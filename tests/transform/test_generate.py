@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,7 +91,9 @@ def test_dbt_docs_generate_builds_the_catalogue(open_data: OpenDataRun) -> None:
     assert (project.target_path / "index.html").exists()
 
 
-def test_a_model_failing_its_tests_keeps_its_previous_iceberg_version(open_data: OpenDataRun) -> None:
+def test_a_model_failing_its_tests_keeps_its_previous_iceberg_version_and_the_failure_is_printed_in_full(
+    open_data: OpenDataRun,
+) -> None:
     lakehouse = open_data.lakehouse
     catalog = open_catalog(lakehouse.settings)
     before = catalog.load_table(("gold", "dim_commune")).current_snapshot()
@@ -102,6 +105,15 @@ def test_a_model_failing_its_tests_keeps_its_previous_iceberg_version(open_data:
         failing.unlink()
     assert result.exit_code == 1
     assert "not published (their tests failed), Iceberg keeps the previous version: dim_commune" in result.output
+    # the failure in full: the node and its file, dbt's message, where its compiled SQL is
+    assert "Failure in test assert_ajaccio_is_absent (tests/assert_ajaccio_is_absent.sql)" in result.output
+    assert "Got 1 result, configured to fail if != 0" in result.output
+    [compiled] = re.findall(r"compiled code at (\S+)", result.output)
+    compiled_path = Path(compiled) if Path(compiled).is_absolute() else lakehouse.project_dir / compiled
+    assert "2A004" in compiled_path.read_text()
+    # the nodes that passed are counted, not listed one START and one PASS line each
+    assert " START " not in result.output and "PASS" not in result.output
+    assert re.search(r"dbt build on duckdb: 1 model, \d+ data tests: \d+ succeeded, 1 failed\n", result.output)
     after = catalog.load_table(("gold", "dim_commune")).current_snapshot()
     assert before is not None and after is not None and after.snapshot_id == before.snapshot_id
 

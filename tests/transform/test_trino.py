@@ -21,7 +21,9 @@ def trino_report(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
             "CIVICLAKE__TRANSFORM__TARGET": "trino",
         }
     )
-    report = check_trino_sql(DbtProject.from_settings(settings))
+    heard: list[str] = []
+    report = check_trino_sql(DbtProject.from_settings(settings), heard.append)
+    assert heard == report.steps
     # dbt ran in a scratch copy: the project itself got no target/ folder and no check macro
     assert not (project_dir / "target").exists()
     assert not (project_dir / "macros" / "_civiclake_offline_catalog.sql").exists()
@@ -38,6 +40,16 @@ def test_every_compiled_model_parses_as_trino_sql(trino_report) -> None:  # type
     assert first == later and len(first) >= 60
     assert any("/snapshots/" in name for name in names)
     assert trino_report.parsed == len(names)
+
+
+def test_the_check_says_each_step_before_it_runs(trino_report) -> None:  # type: ignore[no-untyped-def]
+    assert [step.split(",")[0].split(" (")[0] for step in trino_report.steps] == [
+        "dbt parse --target trino",
+        "dbt compile --target trino",
+        "parsing the first build statements as Trino SQL",
+        "dbt compile --target trino",
+        "parsing the incremental run statements as Trino SQL",
+    ]
 
 
 def test_incremental_models_render_their_merge_filter_for_trino(trino_report) -> None:  # type: ignore[no-untyped-def]

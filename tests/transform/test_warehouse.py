@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from civiclake.warehouse.catalog import open_catalog
-from tests.transform.conftest import WarehouseRun
+from tests.transform.conftest import Sources, WarehouseRun, read_run_results
 
 pytestmark = pytest.mark.integration
 
@@ -233,7 +235,10 @@ def test_deleted_shopstream_users_leave_gold_and_close_their_history(warehouse_a
 
 
 def test_the_24h_metric_adds_up_from_the_incident_facts(warehouse_after_changes: WarehouseRun) -> None:
-    run = warehouse_after_changes
+    _assert_the_24h_metric_adds_up(warehouse_after_changes)
+
+
+def _assert_the_24h_metric_adds_up(run: WarehouseRun) -> None:
     [from_facts] = run.sql(
         "select count(*) filter (where is_resolved_within_24h) as resolved, "
         "count(*) filter (where is_24h_measurable) as measurable, count(*) as opened from gold.fct_incidents"
@@ -246,3 +251,46 @@ def test_the_24h_metric_adds_up_from_the_incident_facts(warehouse_after_changes:
     assert 0 < from_facts["resolved"] < from_facts["measurable"] <= from_facts["opened"]
     [incidents] = run.sql("select count(distinct sys_id) as n from bronze.rest__incidents__incident")
     assert from_facts["opened"] == incidents["n"]
+
+
+# --- the runs after: only what changed since the last successful build is built ---
+
+
+def test_a_transform_with_no_bronze_change_builds_nothing(warehouse_after_changes: WarehouseRun) -> None:
+    lakehouse = warehouse_after_changes.lakehouse
+    result = lakehouse.civiclake("transform")
+    assert result.exit_code == 0, result.output[-5000:]
+    assert "nothing to build: no bronze table changed since the last successful build" in result.output
+    assert "dbt build on duckdb: nothing built" in result.output
+    # dbt was not asked to build: no run results, no node
+    assert not (lakehouse.home / "dbt" / "target" / "run_results.json").exists()
+
+
+def test_after_one_source_changed_only_what_reads_it_is_built_and_gold_is_still_right(
+    warehouse_after_changes: WarehouseRun, sources: Sources
+) -> None:
+    lakehouse = warehouse_after_changes.lakehouse
+    sources.incidents.advance(hours=24)
+    lakehouse.sync_incidents(sources.incidents)
+    result = lakehouse.civiclake("transform")
+    assert result.exit_code == 0, result.output[-5000:]
+    assert "1 bronze table changed: incidents.incident" in result.output
+    run = WarehouseRun(lakehouse, result, read_run_results(lakehouse))
+    manifest = json.loads((lakehouse.home / "dbt" / "target" / "manifest.json").read_text())
+    downstream = _descendants(manifest, "source.civiclake.incidents.incident")
+    built = {r["unique_id"] for r in run.run_results["results"]}
+    assert "model.civiclake.fct_incidents" in built and "model.civiclake.mart_incident_resolution_24h" in built
+    assert built <= downstream, sorted(built - downstream)
+    assert not any(".olist" in node or "datagouv" in node or "shopstream" in node for node in built)
+    _assert_the_24h_metric_adds_up(run)
+
+
+def _descendants(manifest: dict[str, Any], node: str) -> set[str]:
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        for child in manifest["child_map"].get(pending.pop(), []):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found

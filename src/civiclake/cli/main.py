@@ -134,7 +134,7 @@ def sync(
 @click.pass_context
 @_handles_configuration_errors
 def tables(context: click.Context, as_json: bool) -> None:
-    """Iceberg tables: name, rows, source, dataset, resource, snapshot, last update."""
+    """Iceberg tables: name, rows, source, last update (--json: also the snapshot, dataset and resource ids)."""
     from civiclake.catalog_views import list_tables
     from civiclake.cli.render import tables_table
     from civiclake.warehouse.catalog import open_catalog
@@ -145,7 +145,7 @@ def tables(context: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([info.as_dict() for info in found], indent=2))
     else:
         _say_where(settings)
-        console.print(tables_table(found))
+        console.print(tables_table(found, console.width))
 
 
 @cli.command()
@@ -206,7 +206,7 @@ def status(context: click.Context, as_json: bool) -> None:
         click.echo(json.dumps([item.as_dict() for item in statuses], indent=2, ensure_ascii=False))
     else:
         _say_where(settings)
-        console.print(status_table(statuses))
+        console.print(status_table(statuses, console.width))
 
 
 @cli.command()
@@ -396,43 +396,44 @@ def source_freshness(context: click.Context) -> None:
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--full", is_flag=True, help="Build every model, even when no bronze table changed since the last build.")
 @click.argument("dbt_arguments", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 @_handles_configuration_errors
-def transform(context: click.Context, dbt_arguments: tuple[str, ...]) -> None:
+def transform(context: click.Context, full: bool, dbt_arguments: tuple[str, ...]) -> None:
     """dbt build on the active profile: silver and gold. Arguments after -- go to dbt (-- --select dim_station+).
 
-    Locally, dbt runs on DuckDB over the bronze Iceberg tables and every silver and gold table is then
-    published to Iceberg; on the cluster profile dbt runs on Trino.
+    Only what changed is built: nothing when no bronze table and no model changed since the last successful
+    build, what reads the changed bronze tables otherwise (--full: everything). Locally, dbt runs on DuckDB
+    over the bronze Iceberg tables and the silver and gold tables built are then published to Iceberg; on the
+    cluster profile dbt runs on Trino.
     """
+    from civiclake.cli.render import transform_summary
     from civiclake.transform.project import TransformError
     from civiclake.transform.runner import run_transform
 
     try:
-        report = run_transform(_lakehouse(context), console, list(dbt_arguments))
+        report = run_transform(_lakehouse(context), console, list(dbt_arguments), full=full)
     except TransformError as error:
         errors.print(f"[bold red]transform failed:[/] {error}")
         sys.exit(EXIT_PARTIAL)
-    console.print(
-        f"dbt build on {report.target}: "
-        + ", ".join(f"{count} {kind} {status}" for (kind, status), count in sorted(report.counts.items()))
-        + f" in {report.seconds:.1f} s ("
-        + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in report.phases.items())
-        + ")"
-    )
+    console.print(transform_summary(report))
     sys.exit(report.exit_code)
 
 
 @cli.command("run")
 @click.option("--full-refresh", is_flag=True, help="Download again even what has not changed at the source.")
+@click.option("--full-build", is_flag=True, help="Build every dbt model, even when no bronze table changed.")
 @click.pass_context
 @_handles_configuration_errors
-def run_all(context: click.Context, full_refresh: bool) -> None:
-    """The scheduled job: sync every configured source, then build and test silver and gold (dbt).
+def run_all(context: click.Context, full_refresh: bool, full_build: bool) -> None:
+    """The scheduled job: sync every configured source, then build and test silver and gold (dbt): what the
+    sync changed, nothing when it changed nothing.
 
     The transform runs even when some resources failed: what did load is modelled, and the exit code
     (the worse of the two steps) says that something needs a look.
     """
+    from civiclake.cli.render import transform_summary
     from civiclake.commands import connectors_for, run_sync
     from civiclake.transform.project import TransformError
     from civiclake.transform.runner import run_transform
@@ -440,10 +441,11 @@ def run_all(context: click.Context, full_refresh: bool) -> None:
     settings = _settings(context)
     report = run_sync(settings, connectors_for(settings, [], []), console, full_refresh=full_refresh)
     try:
-        transform = run_transform(settings, console)
+        transform = run_transform(settings, console, full=full_build)
     except TransformError as error:
         errors.print(f"[bold red]transform failed:[/] {error}")
         sys.exit(EXIT_PARTIAL)
+    console.print(transform_summary(transform))
     sys.exit(max(report.exit_code, transform.exit_code))
 
 
@@ -480,19 +482,29 @@ def dbt_generate(context: click.Context, prune: bool) -> None:
 @_handles_configuration_errors
 def dbt_check_trino(context: click.Context) -> None:
     """Without a Trino server: render every model with dbt-trino and parse the SQL as Trino's dialect."""
+    import time
+
     from civiclake.transform.project import DbtProject, TransformError
     from civiclake.transform.trino_check import check_trino_sql
 
     settings = _settings(context)
     project = DbtProject.from_settings(settings.with_overrides(transform={"target": "trino"}))
+    started = time.monotonic()
+
+    def progress(step: str) -> None:
+        console.print(f"[dim]{time.monotonic() - started:5.1f} s[/] {step}", highlight=False, soft_wrap=True)
+
     try:
-        report = check_trino_sql(project)
+        report = check_trino_sql(project, progress)
     except TransformError as error:
         errors.print(f"[bold red]Trino check failed:[/] {error}")
         sys.exit(EXIT_PARTIAL)
     for problem in report.problems:
         errors.print(f"[red]{problem}[/]")
-    console.print(f"{report.parsed} compiled statements parse as Trino SQL, {len(report.problems)} do not")
+    console.print(
+        f"{report.parsed} compiled statements parse as Trino SQL, {len(report.problems)} do not "
+        f"({time.monotonic() - started:.0f} s)"
+    )
     sys.exit(EXIT_PARTIAL if report.problems else EXIT_OK)
 
 

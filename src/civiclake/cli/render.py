@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,11 +18,26 @@ from civiclake.pipeline import ProgressHooks, ResourceOutcome, SyncReport
 from civiclake.redaction import redact_text
 from civiclake.sources.base import Resource
 
+if TYPE_CHECKING:  # the runner imports dbt's and DuckDB's helpers: `civiclake tables` does not need them
+    from civiclake.transform.runner import TransformReport
+
 _STATUS_STYLE = {"loaded": "green", "unchanged": "dim", "failed": "bold red", "refused": "yellow"}
+# dbt's node statuses, as the transform summary counts them
+_DBT_OUTCOMES = {"success": "succeeded", "pass": "succeeded", "fail": "failed", "error": "failed", "warn": "warned"}
+_OUTCOME_ORDER = {"succeeded": 0, "failed": 1, "warned": 2, "skipped": 3}
+_OUTCOME_STYLE = {"succeeded": "green", "failed": "bold red", "warned": "yellow", "skipped": "yellow"}
+_DBT_KINDS = {
+    "model": ("model", "models"),
+    "test": ("data test", "data tests"),
+    "unit_test": ("unit test", "unit tests"),
+    "seed": ("seed", "seeds"),
+    "snapshot": ("snapshot", "snapshots"),
+}
 
 
 class RichProgress(ProgressHooks):
-    """A progress bar per download, removed when the resource is done; a line per finished resource."""
+    """A progress bar per download, removed when the resource is done; one line per finished resource (its
+    error on the next line), fitted to the console's width."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -37,73 +52,145 @@ class RichProgress(ProgressHooks):
         self._task: Any = None
 
     def __enter__(self) -> RichProgress:
-        self.progress.start()
+        # Download bars are for people: in a log (not a terminal) they would only leave blank lines.
+        if self.console.is_terminal:
+            self.progress.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.progress.stop()
+        if self.console.is_terminal:
+            self.progress.stop()
 
     def resource_started(self, resource: Resource) -> Any:
-        self._task = self.progress.add_task(resource.title[:50], total=resource.filesize)
+        if not self.console.is_terminal:
+            return None
+        self._task = self.progress.add_task(fit(resource.title, 50), total=resource.filesize)
         return lambda size: self.progress.advance(self._task, size)
 
     def resource_finished(self, outcome: ResourceOutcome) -> None:
         if self._task is not None:
             self.progress.remove_task(self._task)
             self._task = None
-        style = _STATUS_STYLE.get(outcome.status, "")
-        self.console.print(
-            f"[{style}]{outcome.status:>9}[/] {outcome.dataset} / {outcome.resource}  {outcome.rows:,} rows"
-        )
+        self.console.print(resource_line(outcome, self.console.width), highlight=False)
+        if outcome.error:
+            self.console.print(f"          {escape(redact_text(outcome.error))}", soft_wrap=True, highlight=False)
 
 
-def sync_summary(report: SyncReport) -> Table:
-    table = Table(title=f"Sync {report.batch_id}", title_justify="left")
-    for column in ("dataset", "resource", "format", "rows", "status"):
-        table.add_column(column, justify="right" if column == "rows" else "left")
+def resource_line(outcome: ResourceOutcome, width: int) -> str:
+    """``   loaded  csv      dataset / resource  1,234 rows`` in ``width`` columns (the names shortened)."""
+    style = _STATUS_STYLE.get(outcome.status, "")
+    rows = f"  {outcome.rows:,} rows" if outcome.rows or outcome.status == "loaded" else ""
+    kind = f"{outcome.format:<8}" if outcome.format else ""
+    name = fit(f"{outcome.dataset} / {outcome.resource}", width - 10 - len(kind) - len(rows))
+    return f"[{style}]{outcome.status:>9}[/] {kind}{escape(name)}{rows}"
+
+
+def sync_summary_line(report: SyncReport, seconds: float | None = None) -> str:
+    """The sync in one line: resources by status, rows loaded, failures (each shown above, under its resource)."""
+    statuses: dict[str, int] = {}
     for outcome in report.outcomes:
-        style = _STATUS_STYLE.get(outcome.status, "")
-        table.add_row(
-            outcome.dataset,
-            outcome.resource,
-            outcome.format or "",
-            f"{outcome.rows:,}",
-            f"[{style}]{outcome.status}[/]",
-        )
-    return table
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    parts = [f"[{_STATUS_STYLE.get(status, '')}]{count} {status}[/]" for status, count in statuses.items()]
+    loaded_rows = sum(outcome.rows for outcome in report.outcomes if outcome.status == "loaded")
+    line = f"sync: {plural(len(report.outcomes), 'resource')}" + (f" ({', '.join(parts)})" if parts else "")
+    line += f", {loaded_rows:,} rows loaded"
+    if report.discovery_failures:
+        line += f", [bold red]{plural(len(report.discovery_failures), 'dataset')} not found[/]"
+    return line + (f" in {seconds:.1f} s" if seconds is not None else "")
 
 
 def print_errors(console: Console, report: SyncReport) -> None:
+    """Errors that belong to no resource (a resource's own error is printed under its line)."""
     for failure in report.discovery_failures:
-        console.print(f"[bold red]error[/] {escape(failure.reference)}: {escape(redact_text(failure.error))}")
-    for outcome in report.failed:
-        console.print(f"[bold red]{outcome.status}[/] {escape(redact_text(outcome.error or ''))}")
+        console.print(
+            f"[bold red]error[/] {escape(failure.reference)}: {escape(redact_text(failure.error))}", soft_wrap=True
+        )
 
 
-def tables_table(tables: Sequence[TableInfo]) -> Table:
+def transform_summary(report: TransformReport) -> str:
+    """How ``civiclake transform``, ``run`` and the demo end: what dbt built, what was published, the time."""
+    head = f"dbt build on {report.target}"
+    timing = f"{report.seconds:.1f} s (" + ", ".join(f"{p} {s:.1f} s" for p, s in report.phases.items()) + ")"
+    if report.built_nothing:
+        return f"{head}: nothing built, {timing}"
+    if not report.counts:
+        return f"{head}: [bold red]dbt could not run the project[/] (exit {report.dbt_exit_code}, see above), {timing}"
+    kinds: dict[str, int] = {}
+    outcomes: dict[str, int] = {}
+    for (kind, status), count in report.counts.items():
+        kinds[kind] = kinds.get(kind, 0) + count
+        outcome = _DBT_OUTCOMES.get(status, status)
+        outcomes[outcome] = outcomes.get(outcome, 0) + count
+    nodes = ", ".join(plural(count, *_DBT_KINDS.get(kind, (kind, kind))) for kind, count in sorted(kinds.items()))
+    results = ", ".join(
+        f"[{_OUTCOME_STYLE.get(outcome, '')}]{count} {outcome}[/]"
+        for outcome, count in sorted(outcomes.items(), key=lambda item: (_OUTCOME_ORDER.get(item[0], 9), item[0]))
+    )
+    # Two lines: what dbt built, then what became of it and how long it took; each fits a terminal.
+    second = f"  {timing}"
+    if report.target == "duckdb":
+        rows = sum(table.rows for table in report.published)
+        second = f"  {plural(len(report.published), 'table')} published to Iceberg ({rows:,} rows); {timing}"
+    return f"{head}: {nodes}: {results}\n{second}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else plural_form or singular + 's'}"
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters: its middle replaced by an ellipsis, both ends kept (a table
+    name's schema and its last words tell it apart)."""
+    width = max(width, 5)
+    if len(text) <= width:
+        return text
+    tail = (width - 1) // 2
+    return f"{text[: width - 1 - tail]}…{text[len(text) - tail :]}"
+
+
+def tables_table(tables: Sequence[TableInfo], width: int = 120) -> Table:
+    """One line per table in ``width`` columns: a name too long loses its middle (``--json`` has it whole, with
+    the snapshot, dataset and resource ids)."""
+    rows = [f"{info.rows:,}" for info in tables]
+    sources = [info.source or "" for info in tables]
+    others = _widest(rows, "rows") + _widest(sources, "source") + 16
+    name_width = max(width - others - _table_frame(4), 20)
     table = Table(title="Iceberg tables", title_justify="left")
-    for column in ("name", "rows", "source", "dataset_id", "resource_id", "snapshot", "updated_at"):
-        table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
-    for info in tables:
-        table.add_row(
-            info.name, f"{info.rows:,}", info.source or "", info.dataset_id or "", info.resource_id or "",
-            str(info.snapshot_id or ""), (info.updated_at or "")[:19].replace("T", " "),
-        )  # fmt: skip
+    table.add_column("name", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("updated_at", no_wrap=True)
+    for info, row_count, source in zip(tables, rows, sources, strict=True):
+        updated = (info.updated_at or "")[:16].replace("T", " ")
+        table.add_row(escape(fit(info.name, name_width)), row_count, source, updated)
     return table
 
 
-def status_table(statuses: Sequence[DatasetStatus]) -> Table:
+def status_table(statuses: Sequence[DatasetStatus], width: int = 120) -> Table:
+    """One line per dataset in ``width`` columns: long titles lose their middle (``--json`` has them whole)."""
+    titles = [status.title or status.dataset_id for status in statuses]
+    others = 8 + 10 + 16 + 10 + 5 + 16  # source, frequency, last success, rows, fresh, errors
+    title_width = max(width - others - _table_frame(7), 20)
     table = Table(title="Datasets", title_justify="left")
     for column in ("source", "dataset", "frequency", "last success", "rows", "fresh", "errors"):
-        table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
-    for status in statuses:
+        table.add_column(column, justify="right" if column == "rows" else "left", no_wrap=True)
+    for status, title in zip(statuses, titles, strict=True):
         fresh = {None: "-", True: "[bold red]late[/]", False: "[green]yes[/]"}[status.late]
         table.add_row(
-            status.source, status.title or status.dataset_id, status.frequency or "-",
-            (status.last_success_at or "never")[:19].replace("T", " "),
+            status.source, escape(fit(title, title_width)), status.frequency or "-",
+            (status.last_success_at or "never")[:16].replace("T", " "),
             f"{status.rows:,}", fresh, f"{len(status.errors)} (see --json)" if status.errors else "",
         )  # fmt: skip
     return table
+
+
+def _widest(values: Sequence[str], header: str) -> int:
+    return max([len(header), *(len(value) for value in values)])
+
+
+def _table_frame(columns: int) -> int:
+    """Characters a rich table with a box and one space of padding each side spends outside its cells."""
+    return 3 * columns + 1
 
 
 def query_output(columns: list[str], rows: list[tuple[Any, ...]], output_format: str) -> str | Table:

@@ -5,9 +5,9 @@
    PostgreSQL binaries are absent);
 3. Olist: a generated order history replayed as micro-batches into a landing folder;
 4. incidents: the ServiceNow-style demo API, then one simulated day of changes (an incremental sync);
-then ``civiclake transform`` builds silver and gold with dbt, and the tables, a gold query and the freshness
-of every dataset are shown. Running it again shows change detection at work: nothing is downloaded twice,
-no row is added twice.
+then ``civiclake transform`` builds silver and gold with dbt, and the tables per layer, two example queries and
+the freshness of every dataset are shown. Running it again shows change detection at work: nothing is downloaded
+twice, no row is added twice, and dbt, finding no bronze table changed, builds nothing.
 
 On the cluster profile (``make demo-cluster``: ``civiclake dev up``'s MinIO, PostgreSQL catalog and Trino) the
 same steps land the raw zone in MinIO, dbt builds silver and gold on Trino, and the example queries run on Trino.
@@ -21,7 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from civiclake.catalog_views import dataset_statuses, list_tables
-from civiclake.cli.render import query_output, status_table, tables_table
+from civiclake.cli.render import plural, query_output, status_table, transform_summary
 from civiclake.commands import connectors_for, run_sync
 from civiclake.config import Settings
 from civiclake.demo.incidents.server import IncidentsServer
@@ -120,14 +120,19 @@ def _transform(settings: Settings, console: Console) -> int:
     from civiclake.transform.runner import run_transform
 
     report = run_transform(settings, console)
-    published = f", {len(report.published)} tables published" if report.target == "duckdb" else ""
-    console.print(f"dbt build on {report.target}: {report.seconds:.1f} s{published}")
+    console.print(transform_summary(report))
     return report.exit_code
 
 
 def _show(settings: Settings, console: Console) -> None:
     catalog = open_catalog(settings)
-    console.print(tables_table(list_tables(catalog)))
+    # A line per layer: the hundred tables themselves are one `civiclake tables` away.
+    layers: dict[str, list[int]] = {}
+    for info in list_tables(catalog):
+        layers.setdefault(info.name.split(".", 1)[0], []).append(info.rows)
+    console.rule("what the lakehouse holds")
+    for layer, rows in sorted(layers.items()):
+        console.print(f"{layer:>8}: {plural(len(rows), 'table')}, {sum(rows):,} rows")
     # The analyst's engine of the profile: DuckDB in process, or the cluster's Trino (the dbt pods' TRINO_*).
     connection = connect(settings, catalog) if settings.profile == "local" else trino_connection("civiclake-demo")
     for title, sql in EXAMPLE_QUERIES.items():
@@ -138,7 +143,7 @@ def _show(settings: Settings, console: Console) -> None:
         console.print(query_output(columns, [tuple(row) for row in cursor.fetchall()], "table"))
     state = SyncState(settings.catalog_uri)
     try:
-        console.print(status_table(dataset_statuses(catalog, state)))
+        console.print(status_table(dataset_statuses(catalog, state), console.width))
     finally:
         state.close()
     console.print(

@@ -57,6 +57,11 @@ class DbtProject:
         return self.work_dir / "logs"
 
     @property
+    def last_build_path(self) -> Path:
+        """The manifest of the last successful build, for dbt's ``state:modified`` (``--state``)."""
+        return self.work_dir / "last-build"
+
+    @property
     def duckdb_path(self) -> Path:
         return self.work_dir / "warehouse.duckdb"
 

@@ -4,8 +4,11 @@
 2. ``dbt parse``, then list the project's sources whose bronze table does not exist in this lakehouse (a
    source not synced yet, or not synced here): ``dbt build`` excludes them and everything built from them,
    so a lakehouse holding only data.gouv.fr still builds its open-data models.
-3. ``dbt build`` (seeds, models, snapshots, unit tests and data tests, in dependency order) with the
-   arguments given after ``--``.
+3. ``dbt build`` (seeds, models, snapshots, unit tests and data tests, in dependency order) of what changed
+   since the last successful build (``build_state``): nothing when no bronze table and no project file changed,
+   what reads the changed bronze tables otherwise, everything on a first build or with ``full``; or, when the
+   arguments given after ``--`` select nodes themselves, what they select. Its progress is shown from dbt's
+   structured events (``progress``).
 4. dbt's run results become Prometheus metrics, pushed when a Pushgateway is set.
 5. Local profile: every silver and gold relation built is published as an Iceberg table, except those whose
    own tests failed: their Iceberg table keeps its previous, tested version. On Trino, dbt writes the
@@ -24,7 +27,16 @@ from pyiceberg.catalog import Catalog
 from rich.console import Console
 
 from civiclake.config import Settings
+from civiclake.transform.build_state import (
+    BuildPlan,
+    BuildState,
+    plan_build,
+    project_checksum,
+    save_manifest,
+    source_snapshots,
+)
 from civiclake.transform.duckdb_database import prepare_duckdb_database
+from civiclake.transform.progress import DbtBuildProgress
 from civiclake.transform.project import PUBLISHED_SCHEMAS, DbtProject, TransformError
 from civiclake.transform.publish import PublishedTable, Relation, publish_relations
 from civiclake.warehouse.catalog import open_catalog
@@ -32,6 +44,9 @@ from civiclake.warehouse.catalog import open_catalog
 PUSHGATEWAY_JOB = "civiclake-dbt"
 _PUBLISHED_TYPES = ("model", "seed", "snapshot")
 _FAILED = ("fail", "error")
+_SELECTION_FLAGS = frozenset(
+    {"-s", "--select", "-m", "--models", "--model", "--exclude", "--selector", "--resource-type", "--resource-types"}
+)
 
 
 @dataclass
@@ -45,6 +60,11 @@ class TransformReport:
     published: list[PublishedTable] = field(default_factory=list)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds per step: prepare, parse, build, publish
+    plan: BuildPlan | None = None
+
+    @property
+    def built_nothing(self) -> bool:
+        return self.plan is not None and self.plan.builds_nothing
 
     @property
     def exit_code(self) -> int:
@@ -60,12 +80,15 @@ def run_transform(
     dbt_arguments: Sequence[str] = (),
     *,
     project: DbtProject | None = None,
+    full: bool = False,
 ) -> TransformReport:
+    """Build what changed since the last successful build (everything with ``full``, or as ``dbt_arguments``
+    select); print the progress, the failures and what was published. The caller prints the summary
+    (``civiclake.cli.render.transform_summary``)."""
     project = project or DbtProject.from_settings(settings)
     catalog = open_catalog(settings)
     started = time.monotonic()
     phases: dict[str, float] = {}
-    echo = _echo(console)
     if project.target == "duckdb":
         views = prepare_duckdb_database(catalog, project.duckdb_path, project.extensions_dir)
         console.print(f"DuckDB database {project.duckdb_path}: {len(views)} bronze and meta views")
@@ -74,10 +97,12 @@ def run_transform(
     parse_output: list[str] = []
     parse_started = time.monotonic()
     if project.run(["parse"], on_line=parse_output.append) != 0:
+        echo = _echo(console)
         for line in parse_output:
             echo(line)
         raise TransformError(f"dbt parse failed for the project in {project.project_dir} (output above)")
-    missing = missing_sources(project.manifest(), catalog)
+    manifest = project.manifest()
+    missing = missing_sources(manifest, catalog)
     phases["parse"] = time.monotonic() - parse_started
     if missing:
         console.print(
@@ -86,37 +111,73 @@ def run_transform(
         )
 
     (project.target_path / "run_results.json").unlink(missing_ok=True)
-    exclusions = ["--exclude", *(f"source:{name}+" for name in missing)] if missing else []
-    build_started = time.monotonic()
-    exit_code = project.run(["build", *exclusions, *dbt_arguments], on_line=echo)
-    phases["build"] = time.monotonic() - build_started
-    report = TransformReport(project.target, exit_code, missing_sources=missing, phases=phases)
-    run_results_path = project.target_path / "run_results.json"
-    if not run_results_path.exists():
-        report.seconds = time.monotonic() - started
-        return report
-
-    manifest, results = project.manifest(), project.run_results()
-    report.counts = node_counts(results)
-    report.failures = sorted(r["unique_id"] for r in results["results"] if r.get("status") in _FAILED)
-    _record_metrics(settings, project, console)
-    if project.target == "duckdb":
-        relations, held_back = relations_to_publish(manifest, results)
-        report.held_back = held_back
-        if held_back:
-            console.print(
-                f"[yellow]not published (their tests failed), Iceberg keeps the previous version:[/] "
-                f"{', '.join(held_back)}"
+    snapshots = source_snapshots(manifest, catalog)
+    checksum = project_checksum(project.project_dir)
+    state = BuildState(settings.catalog_uri)
+    try:
+        if selects_nodes(dbt_arguments):
+            plan = BuildPlan(None, f"dbt build {' '.join(dbt_arguments)}: the nodes these arguments select")
+        else:
+            plan = plan_build(
+                state.last_build(project.target),
+                snapshots,
+                checksum,
+                project.last_build_path / "manifest.json",
+                # dbt's --full-refresh rebuilds incremental models from scratch: asked for, it means every model
+                full=full or "--full-refresh" in dbt_arguments,
+                relations_kept_beside_manifest=project.target == "duckdb",
             )
-        publish_started = time.monotonic()
-        report.published = publish_relations(catalog, project.duckdb_path, project.extensions_dir, relations)
-        phases["publish"] = time.monotonic() - publish_started
-        console.print(
-            f"published {len(report.published)} silver and gold tables to Iceberg "
-            f"({sum(table.rows for table in report.published):,} rows) in {phases['publish']:.1f} s"
-        )
+        report = TransformReport(project.target, 0, missing_sources=missing, phases=phases, plan=plan)
+        if plan.builds_nothing:
+            console.print(f"nothing to build: {plan.reason}; --full builds everything", soft_wrap=True)
+            report.seconds = time.monotonic() - started
+            return report
+        if selects_nodes(dbt_arguments):
+            console.print(plan.reason, soft_wrap=True)
+        else:
+            what = "everything" if plan.selection is None else "what depends on the changes"
+            console.print(f"dbt build of {what}: {plan.reason}", soft_wrap=True)
+
+        exclusions = ["--exclude", *(f"source:{name}+" for name in missing)] if missing else []
+        # dbt's structured events drive the progress display; its log file stays the readable text.
+        arguments = ["build", "--log-format", "json", "--log-format-file", "debug"]
+        arguments += [*plan.arguments(project.last_build_path), *exclusions, *dbt_arguments]
+        build_started = time.monotonic()
+        with DbtBuildProgress(console) as progress:
+            report.dbt_exit_code = project.run(arguments, on_line=progress.feed)
+        phases["build"] = time.monotonic() - build_started
+        run_results_path = project.target_path / "run_results.json"
+        if not run_results_path.exists():
+            report.seconds = time.monotonic() - started
+            return report
+
+        manifest, results = project.manifest(), project.run_results()
+        report.counts = node_counts(results)
+        report.failures = sorted(r["unique_id"] for r in results["results"] if r.get("status") in _FAILED)
+        _record_metrics(settings, project, console)
+        if project.target == "duckdb":
+            relations, held_back = relations_to_publish(manifest, results)
+            report.held_back = held_back
+            if held_back:
+                console.print(
+                    f"[yellow]not published (their tests failed), Iceberg keeps the previous version:[/] "
+                    f"{', '.join(held_back)}"
+                )
+            publish_started = time.monotonic()
+            report.published = publish_relations(catalog, project.duckdb_path, project.extensions_dir, relations)
+            phases["publish"] = time.monotonic() - publish_started
+        if report.exit_code == 0 and not selects_nodes(dbt_arguments):
+            state.record_build(project.target, checksum, snapshots)
+            save_manifest(project.target_path / "manifest.json", project.last_build_path)
+    finally:
+        state.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def selects_nodes(dbt_arguments: Sequence[str]) -> bool:
+    """Whether the dbt arguments choose the nodes themselves (then they are built as asked, nothing recorded)."""
+    return any(argument.split("=", 1)[0] in _SELECTION_FLAGS for argument in dbt_arguments)
 
 
 def missing_sources(manifest: dict[str, Any], catalog: Catalog) -> list[str]:

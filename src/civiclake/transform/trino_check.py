@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,11 +61,21 @@ class TrinoCheckReport:
     parsed: int = 0
     problems: list[str] = field(default_factory=list)
     statements: dict[str, str] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)  # what the check did, in order, as told to ``progress``
 
 
-def check_trino_sql(project: DbtProject) -> TrinoCheckReport:
-    """Render the project with dbt-trino (first build and incremental runs) and parse it as Trino SQL."""
+def check_trino_sql(project: DbtProject, progress: Callable[[str], None] | None = None) -> TrinoCheckReport:
+    """Render the project with dbt-trino (first build and incremental runs) and parse it as Trino SQL.
+
+    ``progress`` hears what each step is about to do: the check takes most of a minute, mostly in dbt.
+    """
     report = TrinoCheckReport()
+
+    def say(step: str) -> None:
+        report.steps.append(step)
+        if progress is not None:
+            progress(step)
+
     with tempfile.TemporaryDirectory(prefix="civiclake-trino-check-") as scratch:
         copy = Path(scratch) / "project"
         shutil.copytree(
@@ -75,11 +86,13 @@ def check_trino_sql(project: DbtProject) -> TrinoCheckReport:
         (copy / "macros" / "_civiclake_offline_catalog.sql").write_text(OFFLINE_CATALOG_MACRO, encoding="utf-8")
         output: list[str] = []
         checked = DbtProject(copy, Path(scratch) / "work", "trino")
+        say(f"dbt parse --target trino, in a scratch copy of {project.project_dir}")
         if checked.run(["parse"], on_line=output.append) != 0:
             raise TransformError("dbt parse --target trino failed:\n" + "\n".join(output[-40:]))
         existing = _relations_by_schema(checked.manifest())
         for mode, relations in (("first build", {}), ("incremental run", existing)):
             output.clear()
+            say(f"dbt compile --target trino, as for the {mode}{'s' if mode.endswith('run') else ''}")
             arguments = [
                 "compile",
                 "--no-populate-cache",
@@ -91,6 +104,7 @@ def check_trino_sql(project: DbtProject) -> TrinoCheckReport:
             if checked.run(arguments, on_line=output.append) != 0:
                 raise TransformError(f"dbt compile --target trino ({mode}) failed:\n" + "\n".join(output[-40:]))
             compiled = checked.target_path / "compiled"
+            say(f"parsing the {mode} statements as Trino SQL (sqlglot)")
             for path in sorted(compiled.rglob("*.sql")):
                 name = f"{mode}: {path.relative_to(compiled)}"
                 sql = path.read_text(encoding="utf-8")
