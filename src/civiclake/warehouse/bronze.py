@@ -32,6 +32,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.manifest import ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import StringType
@@ -96,11 +97,13 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How an incoming part meets the table: columns to add, columns to widen, the final schema."""
+    """How an incoming part meets the table: columns to add, columns to widen, the final schema, and the
+    table's data columns the part does not have (null in its rows)."""
 
     added: list[pa.Field]
     widened: list[str]
     target: pa.Schema
+    absent: list[str] = field(default_factory=list)
 
 
 class BronzeLoader:
@@ -307,6 +310,23 @@ class BronzeLoader:
             )
             for column in plan.widened
         ]
+        # A column is removed when the part lacks it and the table's last load had it; later loads without it
+        # say nothing new. A renamed column shows as one removed and one added in the same load.
+        last_loaded = _columns_with_values_in_last_load(table) if plan.absent else set()
+        changes += [
+            SchemaChangeRecord(
+                lineage.ingested_at,
+                lineage.batch_id,
+                name,
+                column,
+                "removed",
+                str(current.field(column).type).replace("large_string", "string"),
+                str(current.field(column).type).replace("large_string", "string"),
+                lineage.raw_path,
+            )
+            for column in plan.absent
+            if column in last_loaded
+        ]
         return changes
 
     def _parquet_writer(self, uri: str, schema: pa.Schema) -> pq.ParquetWriter:
@@ -337,6 +357,28 @@ class _QueryFailed(Exception):
 
 class _SampleRefuted(Exception):
     """A part whose types came from its sample failed its write: a later row refuted them."""
+
+
+def _columns_with_values_in_last_load(table: Table) -> set[str]:
+    """Columns with a non-null value in the files the table's current snapshot added, from their statistics."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return set()
+    schema = table.schema()
+    found: set[str] = set()
+    for manifest in snapshot.manifests(table.io):
+        if manifest.added_snapshot_id != snapshot.snapshot_id:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            if entry.status != ManifestEntryStatus.ADDED:
+                continue
+            data_file = entry.data_file
+            nulls = data_file.null_value_counts or {}
+            for field_id, name in ((item.field_id, item.name) for item in schema.fields):
+                # No statistics for a column: count it as loaded rather than miss a removal.
+                if nulls.get(field_id, 0) < data_file.record_count:
+                    found.add(name)
+    return found
 
 
 def _data_file_uri(location: str, day: date, batch_id: str) -> str:
@@ -423,15 +465,19 @@ def _plan(current: pa.Schema | None, incoming: pa.Schema) -> _Plan:
         if item.name not in current.names:
             continue
         existing = current.field(item.name).type
-        if existing == item.type or pa.types.is_string(existing) or (item.type, existing) in _SAFE_CASTS:
-            continue
-        if pa.types.is_large_string(existing) and pa.types.is_string(item.type):
+        # A text column takes any value as text (Iceberg's string reads back as Arrow's large_string).
+        if existing == item.type or _is_text(existing) or (item.type, existing) in _SAFE_CASTS:
             continue
         widened.append(item.name)
+    absent = [name for name in current.names if name not in incoming.names and name not in LINEAGE_COLUMNS]
     # Iceberg re-adds a widened column at the end; the Parquet layout follows the same order.
     kept = [item.remove_metadata() for item in current if item.name not in widened]
     target = pa.schema(kept + [item.remove_metadata() for item in added] + [pa.field(n, pa.string()) for n in widened])
-    return _Plan(added, widened, target)
+    return _Plan(added, widened, target, absent)
+
+
+def _is_text(data_type: pa.DataType) -> bool:
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
 
 
 def _strip_metadata(schema: pa.Schema) -> pa.Schema:
@@ -536,8 +582,8 @@ def _cast_to(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
 def _cast_column(column: pa.Array, target_type: pa.DataType) -> pa.Array:
     if column.type == target_type:
         return column
-    if pa.types.is_string(target_type) and (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
-        return pc.cast(column, pa.string())
+    if _is_text(target_type) and (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
+        return pc.cast(pc.cast(column, pa.string()), target_type)
     return pc.cast(column, target_type)
 
 

@@ -68,7 +68,7 @@ class SchemaChangeRecord:
     batch_id: str
     table_name: str
     column_name: str
-    change: str  # added | widened_to_string
+    change: str  # added | widened_to_string | removed (old_type and new_type: the column's type)
     old_type: str | None
     new_type: str
     raw_path: str
