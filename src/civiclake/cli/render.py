@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -92,14 +93,17 @@ def tables_table(tables: Sequence[TableInfo]) -> Table:
 
 def status_table(statuses: Sequence[DatasetStatus]) -> Table:
     table = Table(title="Datasets", title_justify="left")
-    for column in ("source", "dataset", "frequency", "last success", "rows", "fresh", "errors"):
+    for column in ("source", "dataset", "frequency", "last success", "rows", "fresh", "errors / reason"):
         table.add_column(column, justify="right" if column == "rows" else "left", overflow="fold")
     for status in statuses:
         fresh = {None: "-", True: "[bold red]late[/]", False: "[green]yes[/]"}[status.late]
+        resource_errors = len(status.errors) - (status.reason in status.errors)
+        notes = [escape(status.reason)] if status.reason else []
+        notes += [f"{resource_errors} (see --json)"] if resource_errors else []
         table.add_row(
             status.source, status.title or status.dataset_id, status.frequency or "-",
             (status.last_success_at or "never")[:19].replace("T", " "),
-            f"{status.rows:,}", fresh, f"{len(status.errors)} (see --json)" if status.errors else "",
+            f"{status.rows:,}", fresh, "; ".join(notes),
         )  # fmt: skip
     return table
 
