@@ -26,6 +26,10 @@ from civiclake.formats.model import ReadLimits
 # header); only an expansion that is both lopsided and large is a bomb.
 RATIO_CHECK_FLOOR_BYTES = 1024 * 1024
 _COPY_CHUNK_BYTES = 1024 * 1024
+# What zipfile raises on a damaged archive besides BadZipFile: an unknown version or method
+# (NotImplementedError), a member needing a password (RuntimeError), a header pointing before the file start or
+# past its end (OSError, EOFError, ValueError), a corrupt deflate stream (zlib.error).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError, zlib.error)
 # A multi-byte UTF-8 character: a lead byte and its continuation bytes. cp1252 decodes nearly any byte, so in a
 # file read as cp1252 these are the only trace UTF-8 text leaves (``ç`` reads as ``Ã§``).
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
@@ -119,10 +123,13 @@ class ZipMemberSource(ByteSource):
         self.limits = limits
 
     def open(self) -> BinaryIO:
-        archive = zipfile.ZipFile(self.zip_path)
+        try:
+            archive = zipfile.ZipFile(self.zip_path)
+        except ZIP_READ_ERRORS as error:
+            raise ArchiveError(f"not a readable ZIP archive: {error}") from error
         try:
             member = archive.open(self.info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
+        except ZIP_READ_ERRORS as error:
             archive.close()
             raise ArchiveError(f"ZIP member {self.info.filename!r} cannot be read: {error}") from error
         guard = ExpansionGuard(
@@ -172,7 +179,7 @@ class ExpansionGuard(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
             data = self._inner.read(len(buffer))
-        except (zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile, OSError) as error:
+        except (*ZIP_READ_ERRORS, gzip.BadGzipFile) as error:
             raise ArchiveError(f"{self._what} is corrupt or truncated: {error}") from error
         count = len(data)
         buffer[:count] = data
