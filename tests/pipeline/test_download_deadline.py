@@ -7,9 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from civiclake.cli.main import cli
 from civiclake.config import Settings, load_settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.errors import ConfigurationError
@@ -103,3 +106,13 @@ def test_the_deadline_scales_with_the_announced_size_above_its_floor(settings: S
 def test_a_deadline_setting_that_is_not_positive_is_refused_by_name(key: str, value: str) -> None:
     with pytest.raises(ConfigurationError, match=f"CIVICLAKE__HTTP__{key}"):
         load_settings(environ={f"CIVICLAKE__HTTP__{key}": value})
+
+
+def test_the_command_line_exits_2_naming_a_deadline_setting_that_is_not_positive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIVICLAKE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CIVICLAKE__HTTP__DOWNLOAD_MIN_BYTES_PER_SECOND", "0")
+    result = CliRunner().invoke(cli, ["status"], obj={})
+    assert result.exit_code == 2, result.output
+    assert "CIVICLAKE__HTTP__DOWNLOAD_MIN_BYTES_PER_SECOND" in result.output
