@@ -251,7 +251,9 @@ def utf8_line_in_single_byte_text(source: ByteSource) -> tuple[int, int] | None:
             buffer += chunk
             # Whole lines only, but for the file's last line.
             end = len(buffer) if not chunk else buffer.rfind(b"\n") + 1
-            position = 0
+            # Most chunks of a single-byte file hold no valid multi-byte sequence at all: the C decoder says so
+            # (a non-ASCII character left once invalid bytes are replaced) far faster than a regular expression.
+            position = 0 if _has_multibyte_utf8(buffer, end) else end
             while (found := _UTF8_MULTIBYTE.search(buffer, position, end)) is not None:
                 line_start = buffer.rfind(b"\n", 0, found.start()) + 1
                 line_end = buffer.find(b"\n", found.start(), end)
@@ -267,6 +269,11 @@ def utf8_line_in_single_byte_text(source: ByteSource) -> tuple[int, int] | None:
             lines_before += buffer.count(b"\n", 0, end)
             offset += end
             buffer = buffer[end:]
+
+
+def _has_multibyte_utf8(buffer: bytes, end: int) -> bool:
+    text, _ = codecs.utf_8_decode(memoryview(buffer)[:end], "replace", True)
+    return not text.replace("\ufffd", "").isascii()
 
 
 def refuse_utf8_in_single_byte_text(source: ByteSource, encoding: str | None) -> None:
