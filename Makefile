@@ -9,7 +9,7 @@ AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install airflow-venv system-deps demo demo-cluster test test-unit lint format bench clean
+.PHONY: help install airflow-venv system-deps demo demo-cluster test test-unit fuzz lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ test: $(INSTALLED) $(AIRFLOW_INSTALLED) system-deps ## Run every test, unit and 
 
 test-unit: $(INSTALLED) $(AIRFLOW_INSTALLED) ## Only the tests that start no server
 	$(BIN)/pytest -m "not integration"
+
+FUZZ_EXAMPLES ?= 20000
+
+fuzz: $(INSTALLED) ## Fuzz the format readers longer than the suite does (FUZZ_EXAMPLES per property, 20000)
+	CIVICLAKE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/formats/test_fuzz_readers.py -p no:cacheprovider
 
 lint: $(INSTALLED) $(AIRFLOW_INSTALLED) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check src tests benchmarks dags

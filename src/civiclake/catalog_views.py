@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyiceberg.catalog import Catalog
+from pyiceberg.expressions import EqualTo
 
 from civiclake.observability.freshness import is_late
-from civiclake.warehouse.meta import MetaTables
+from civiclake.warehouse.meta import DATASET_LEVEL, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
 
@@ -52,6 +53,9 @@ class DatasetStatus:
     resources: int
     late: bool | None
     errors: list[str]
+    # Why the dataset as a whole loads nothing, as of its latest sync: it failed at the source (also in
+    # ``errors``), or every resource was skipped (``every resource skipped: format 'pdf' is not tabular (3)``).
+    reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,9 +105,13 @@ def dataset_statuses(
 ) -> list[DatasetStatus]:
     """Per dataset; ``tables`` and ``resource_states`` spare a second read when the caller has them."""
     now = now or datetime.now(UTC)
+    meta = MetaTables(catalog)
     catalogue: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in MetaTables(catalog).read("datasets").sort_by([("synced_at", "ascending")]).to_pylist():
+    for row in meta.read("datasets").sort_by([("synced_at", "ascending")]).to_pylist():
         catalogue[(row["source"], row["dataset_id"])] = row  # the latest snapshot wins
+    dataset_level: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in _dataset_level_rows(meta):
+        dataset_level[(row["source"], row["dataset_id"])] = row  # the latest wins
     rows: dict[tuple[str, str], int] = defaultdict(int)
     for table in list_tables(catalog) if tables is None else tables:
         if table.source and table.dataset_id:
@@ -113,8 +121,12 @@ def dataset_statuses(
         resources[(resource.source, resource.dataset_id)].append(resource)
 
     statuses = []
-    for key in sorted(set(catalogue) | set(resources)):
+    for key in sorted(set(catalogue) | set(resources) | set(dataset_level)):
         entry = catalogue.get(key, {})
+        issue = dataset_level.get(key)
+        if issue is not None and entry and entry["synced_at"] > issue["finished_at"]:
+            issue = None  # discovered since, with resources to load: the reason is history
+        dataset_error = [issue["error"]] if issue is not None and issue["status"] == "failed" else []
         successes = [r.last_success_at for r in resources[key] if r.last_success_at]
         last_success = max(successes) if successes else None
         statuses.append(
@@ -129,9 +141,18 @@ def dataset_statuses(
                 resources=len(resources[key]),
                 # A dataset with nothing loadable (only web pages or documents) cannot be late.
                 late=is_late(entry.get("frequency"), last_success, now) if resources[key] else None,
-                errors=[
-                    r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error
-                ],
+                errors=dataset_error
+                + [r.last_error for r in resources[key] if r.last_status in ("failed", "refused") and r.last_error],
+                reason=issue["error"] if issue is not None else None,
             )
         )
     return statuses
+
+
+def _dataset_level_rows(meta: MetaTables) -> list[dict[str, Any]]:
+    """meta.ingestions rows about whole datasets, oldest first."""
+    table = meta.table("ingestions").refresh()
+    row_filter = EqualTo("resource_id", DATASET_LEVEL)  # type: ignore[call-arg,arg-type,misc]  # pyiceberg's overloads
+    selected = ("source", "dataset_id", "status", "error", "finished_at")
+    rows = table.scan(row_filter=row_filter, selected_fields=selected).to_arrow()
+    return rows.sort_by([("finished_at", "ascending")]).to_pylist()

@@ -100,6 +100,14 @@ class HttpSettings(_Section):
     max_attempts: int = Field(5, ge=1, description="Tries per request, the first included")
     backoff_initial_seconds: float = Field(1.0, ge=0)
     backoff_max_seconds: float = Field(60.0, ge=0)
+    # A server can drip a byte just inside every read timeout: a whole download has a deadline too, of
+    # max(floor, announced size / minimum throughput), retries included.
+    download_deadline_floor_seconds: float = Field(
+        600.0, gt=0, description="Least time a download may take, whatever its size"
+    )
+    download_min_bytes_per_second: float = Field(
+        100_000.0, gt=0, description="Slowest throughput a download may average before its deadline passes"
+    )
     user_agent: str = "civiclake/0.1 (+https://github.com/civiclake/civiclake)"
 
 

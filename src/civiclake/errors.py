@@ -75,6 +75,10 @@ class ChecksumMismatchError(TerminalError):
     """The downloaded bytes do not match the checksum the catalogue publishes."""
 
 
+class DownloadDeadlineError(SourceError, TerminalError):
+    """A download took longer than its overall deadline (a server that sends bytes, but far too slowly)."""
+
+
 class TooLargeError(TerminalError):
     """A resource is larger than the size limit set for it."""
 

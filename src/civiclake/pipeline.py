@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailur
 from civiclake.sources.http import Download
 from civiclake.warehouse.bronze import BronzeLoader, Lineage
 from civiclake.warehouse.catalog import open_catalog
-from civiclake.warehouse.meta import DatasetRecord, IngestionRecord, MetaTables
+from civiclake.warehouse.meta import DATASET_LEVEL, DatasetRecord, IngestionRecord, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
 MAX_TABLE_NAME = 120
@@ -52,6 +53,8 @@ class SyncReport:
     outcomes: list[ResourceOutcome] = field(default_factory=list)
     discovery_failures: list[DiscoveryFailure] = field(default_factory=list)
     datasets: int = 0
+    # (source, dataset_id) of datasets discovered with nothing to load (every resource skipped, or none at all).
+    idle_datasets: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def combined(cls, reports: list[SyncReport]) -> SyncReport:
@@ -61,6 +64,7 @@ class SyncReport:
             outcomes=[outcome for report in reports for outcome in report.outcomes],
             discovery_failures=[failure for report in reports for failure in report.discovery_failures],
             datasets=sum(report.datasets for report in reports),
+            idle_datasets=[idle for report in reports for idle in report.idle_datasets],
         )
 
     @property
@@ -106,13 +110,25 @@ class SyncPipeline:
         report = SyncReport(batch_id)
         known = self.state.for_source(connector.source)
         dataset_records: list[DatasetRecord] = []
+        # Dataset-level rows of meta.ingestions (no resource): a dataset that could not be discovered, or had
+        # nothing to load, is on record with its reason like a resource that failed.
+        dataset_outcomes: list[IngestionRecord] = []
         try:
             for found in connector.discover():
                 if isinstance(found, DiscoveryFailure):
                     report.discovery_failures.append(found)
+                    dataset_outcomes.append(
+                        _dataset_outcome(batch_id, found.source, found.reference, "failed", _failure_message(found))
+                    )
                     continue
                 report.datasets += 1
                 dataset_records.append(_dataset_record(batch_id, found))
+                if not found.resources:
+                    info = found.dataset
+                    report.idle_datasets.append((info.source, info.dataset_id))
+                    dataset_outcomes.append(
+                        _dataset_outcome(batch_id, info.source, info.dataset_id, "skipped", _nothing_to_load(found))
+                    )
                 for resource in found.resources:
                     outcome = self._sync_resource(connector, found, resource, known, batch_id, full_refresh)
                     report.outcomes.append(outcome)
@@ -120,6 +136,7 @@ class SyncPipeline:
         finally:
             # One commit for the catalogue snapshot of the whole run, even when it stopped early.
             self.meta.append("datasets", dataset_records)
+            self.meta.append("ingestions", dataset_outcomes)
         return report
 
     def _sync_resource(
@@ -422,6 +439,47 @@ def _dataset_record(batch_id: str, found: DiscoveredDataset) -> DatasetRecord:
         page_url=info.page_url,
         resources_selected=len(found.resources),
         resources_skipped=len(found.skipped),
+    )
+
+
+def _failure_message(failure: DiscoveryFailure) -> str:
+    # Source errors name the URL, where the reference may not show (a slug redirected, a search): name it first.
+    prefix = "" if failure.error.startswith(failure.reference) else f"{failure.reference}: "
+    return prefix + failure.error
+
+
+def _nothing_to_load(found: DiscoveredDataset) -> str:
+    """Why a dataset loads nothing: each skip reason with how many resources it skipped, most frequent first."""
+    if not found.skipped:
+        return "the dataset has no resources"
+    counts = Counter(skipped.reason for skipped in found.skipped)
+    return "every resource skipped: " + ", ".join(f"{reason} ({count})" for reason, count in counts.most_common())
+
+
+def _dataset_outcome(batch_id: str, source: str, dataset_id: str, status: str, reason: str) -> IngestionRecord:
+    now = datetime.now(UTC)
+    return IngestionRecord(
+        batch_id=batch_id,
+        source=source,
+        dataset_id=dataset_id,
+        dataset_slug=dataset_id,
+        resource_id=DATASET_LEVEL,
+        resource_title="",
+        part=None,
+        table_name=None,
+        raw_path=None,
+        raw_sha256=None,
+        raw_bytes=None,
+        format=None,
+        encoding=None,
+        rows=0,
+        status=status,
+        error=reason,
+        extracted_at=None,
+        started_at=now,
+        finished_at=now,
+        download_seconds=None,
+        load_seconds=None,
     )
 
 

@@ -77,9 +77,14 @@ def test_every_tabular_resource_of_the_mirror_lands_in_bronze(lakehouse: Lakehou
     assert manifest["detected_format"]["delimiter"] == ";"
     assert manifest["final_url"].startswith("http://127.0.0.1")
 
-    ingestions = lakehouse.meta("ingestions")
-    assert set(ingestions.column("status").to_pylist()) == {"loaded"}
-    assert sum(ingestions.column("rows").to_pylist()) == sum(outcome.rows for outcome in report.outcomes)
+    ingestions = lakehouse.meta("ingestions").to_pylist()
+    resource_rows = [row for row in ingestions if row["resource_id"]]
+    assert {row["status"] for row in resource_rows} == {"loaded"}
+    assert sum(row["rows"] for row in resource_rows) == sum(outcome.rows for outcome in report.outcomes)
+    # The BAN's resources are all web pages: one dataset-level row says why it loads nothing.
+    [ban] = [row for row in ingestions if not row["resource_id"]]
+    assert (ban["dataset_id"], ban["status"]) == (BAN, "skipped")
+    assert ban["error"].startswith("every resource skipped: ")
     datasets = lakehouse.meta("datasets")
     assert set(datasets.column("dataset_id").to_pylist()) == {CODES_POSTAUX, GARES, FREQUENTATION, ACCIDENTS, IRVE, BAN}
 
@@ -203,6 +208,12 @@ def test_missing_and_deleted_datasets_are_reported_and_the_others_load(lakehouse
     assert "Dataset has been deleted" in errors[DELETED]
     assert [outcome.status for outcome in report.outcomes] == ["loaded"]
     assert report.exit_code == 1
+    # Both are on record as dataset-level failures, with the reason the run reported.
+    recorded = {row["dataset_id"]: row for row in lakehouse.meta("ingestions").to_pylist() if not row["resource_id"]}
+    assert {key: (row["status"], row["error"]) for key, row in recorded.items()} == {
+        "no-such-dataset": ("failed", "no-such-dataset: " + errors["no-such-dataset"]),
+        DELETED: ("failed", f"{DELETED}: " + errors[DELETED]),
+    }
 
 
 def test_a_resource_over_the_size_limit_is_refused(lakehouse: Lakehouse) -> None:

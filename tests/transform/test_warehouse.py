@@ -164,6 +164,7 @@ def test_sync_status_has_a_row_per_loaded_resource_and_one_for_a_dataset_without
     assert by_source == {"datagouv", "files", "postgres", "rest"}
     [ban] = [row for row in rows if row["dataset_id"] == "5530fbacc751df5ff937dddb"]  # only web pages to load
     assert (ban["resource_id"], ban["is_late"], ban["loaded_rows"]) == (None, None, 0)
+    assert ban["last_status"] == "skipped"  # its dataset-level row in meta.ingestions: nothing to load
     [gares] = [row for row in rows if row["dataset_title"] == "Liste des gares"]
     assert (gares["organization_name"], gares["declared_frequency"], gares["loaded_rows"]) == (
         "SNCF Réseau",

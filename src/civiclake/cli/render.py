@@ -172,14 +172,19 @@ def status_table(statuses: Sequence[DatasetStatus], width: int = 120) -> Table:
     others = 8 + 10 + 16 + 10 + 5 + 16  # source, frequency, last success, rows, fresh, errors
     title_width = max(width - others - _table_frame(7), 20)
     table = Table(title="Datasets", title_justify="left")
-    for column in ("source", "dataset", "frequency", "last success", "rows", "fresh", "errors"):
-        table.add_column(column, justify="right" if column == "rows" else "left", no_wrap=True)
+    for column in ("source", "dataset", "frequency", "last success", "rows", "fresh", "errors / reason"):
+        # One line per dataset; only a reason too long for the line folds under itself.
+        reason = column == "errors / reason"
+        table.add_column(column, justify="right" if column == "rows" else "left", no_wrap=not reason, overflow="fold")
     for status, title in zip(statuses, titles, strict=True):
         fresh = {None: "-", True: "[bold red]late[/]", False: "[green]yes[/]"}[status.late]
+        resource_errors = len(status.errors) - (status.reason in status.errors)
+        notes = [escape(status.reason)] if status.reason else []
+        notes += [f"{resource_errors} (see --json)"] if resource_errors else []
         table.add_row(
             status.source, escape(fit(title, title_width)), status.frequency or "-",
             (status.last_success_at or "never")[:16].replace("T", " "),
-            f"{status.rows:,}", fresh, f"{len(status.errors)} (see --json)" if status.errors else "",
+            f"{status.rows:,}", fresh, "; ".join(notes),
         )  # fmt: skip
     return table
 

@@ -15,7 +15,7 @@ from civiclake.errors import ArchiveError, FormatError
 from civiclake.formats.detect import detect_source, looks_like_a_table, zip_kind
 from civiclake.formats.model import TABULAR_FORMATS, DetectedFormat, ReadLimits, TabularPart
 from civiclake.formats.parts import LocalCopyKeeper, parts_for_source
-from civiclake.formats.sources import RATIO_CHECK_FLOOR_BYTES, FileSource, ZipMemberSource
+from civiclake.formats.sources import RATIO_CHECK_FLOOR_BYTES, ZIP_READ_ERRORS, FileSource, ZipMemberSource
 
 # Members with these extensions are meant as data: failing to read one is an error, not a skip.
 TABULAR_SUFFIXES = frozenset(
@@ -50,7 +50,7 @@ def checked_members(path: Path, limits: ReadLimits) -> list[zipfile.ZipInfo]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
+    except ZIP_READ_ERRORS as error:
         raise ArchiveError(f"not a readable ZIP archive: {error}") from error
     if len(members) > limits.max_archive_members:
         raise ArchiveError(f"ZIP has {len(members)} members, over the limit of {limits.max_archive_members}")
@@ -71,6 +71,8 @@ def checked_members(path: Path, limits: ReadLimits) -> list[zipfile.ZipInfo]:
 
 
 def check_member_path(name: str) -> None:
+    if not name:
+        raise ArchiveError("ZIP has a member with an empty name: the archive is damaged")
     normalised = name.replace("\\", "/")
     if normalised.startswith("/") or _WINDOWS_DRIVE.match(normalised) or ".." in normalised.split("/"):
         raise ArchiveError(f"ZIP member {name!r} points outside the archive")

@@ -44,7 +44,14 @@ from civiclake.formats.inference import (
     query_fails_where,
 )
 from civiclake.formats.model import DetectedFormat, TabularPart, field_with_original_name
-from civiclake.formats.sources import ByteSource, FileSource, GzipSource, ZipMemberSource, first_undecodable_byte
+from civiclake.formats.sources import (
+    ByteSource,
+    FileSource,
+    GzipSource,
+    ZipMemberSource,
+    first_undecodable_byte,
+    refuse_utf8_in_single_byte_text,
+)
 from civiclake.naming import normalise_column_names
 
 if TYPE_CHECKING:
@@ -105,7 +112,9 @@ class CsvPart(TabularPart):
     @property
     def schema(self) -> pa.Schema:
         if self._schema is None:
-            self._schema = self._infer_schema_fast() or self._infer_schema_with_fallback()
+            schema = self._infer_schema_fast() or self._infer_schema_with_fallback()
+            refuse_utf8_in_single_byte_text(self._source, self._detected.encoding)
+            self._schema = schema
         return self._schema
 
     @property

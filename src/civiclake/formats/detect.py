@@ -19,7 +19,7 @@ from pathlib import Path
 
 from civiclake.errors import ArchiveError, FormatError
 from civiclake.formats.model import DEFAULT_LIMITS, DetectedFormat, ReadLimits
-from civiclake.formats.sources import ByteSource, FileSource, GzipSource
+from civiclake.formats.sources import ZIP_READ_ERRORS, ByteSource, FileSource, GzipSource
 
 DELIMITER_CANDIDATES = (";", ",", "\t", "|")  # order breaks ties: `;` is the French default
 _SNIFF_MAX_RECORDS = 2000
@@ -109,7 +109,7 @@ def zip_kind(path: Path) -> str:
             if "mimetype" in names:
                 mimetype = archive.read("mimetype")[:100].decode("ascii", "replace")
                 return "ods" if "spreadsheet" in mimetype else "opendocument"
-    except zipfile.BadZipFile as error:
+    except ZIP_READ_ERRORS as error:
         raise ArchiveError(f"not a readable ZIP archive: {error}") from error
     if "xl/workbook.xml" in names:
         return "xlsx"

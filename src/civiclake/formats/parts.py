@@ -11,7 +11,7 @@ from civiclake.formats.geojson import GeoJsonPart
 from civiclake.formats.json import NdjsonPart, json_parts
 from civiclake.formats.model import DetectedFormat, ReadLimits, TabularPart
 from civiclake.formats.parquet import ParquetPart
-from civiclake.formats.sources import ByteSource
+from civiclake.formats.sources import ByteSource, refuse_utf8_in_single_byte_text
 
 STREAMED_FORMATS = frozenset({"csv", "json", "ndjson", "geojson"})
 RANDOM_ACCESS_FORMATS = frozenset({"xlsx", "xls", "parquet"})
@@ -32,6 +32,8 @@ def parts_for_source(
     if kind == "csv":
         sample, _ = source.read_sample(limits.sample_bytes)
         return [CsvPart(source, detected, name, sample_is_ascii=sample.isascii())]
+    if kind in STREAMED_FORMATS:
+        refuse_utf8_in_single_byte_text(source, detected.encoding)  # the CSV part checks its own, maybe later, choice
     if kind == "json":
         return list(json_parts(source, detected, name))
     if kind == "ndjson":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import shutil
 import tempfile
 import weakref
@@ -18,13 +19,23 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from civiclake.errors import ArchiveError
+from civiclake.errors import ArchiveError, FormatError
 from civiclake.formats.model import ReadLimits
 
 # Small members of a ZIP legitimately compress far better than 200:1 (a column of empty cells, a repeated
 # header); only an expansion that is both lopsided and large is a bomb.
 RATIO_CHECK_FLOOR_BYTES = 1024 * 1024
 _COPY_CHUNK_BYTES = 1024 * 1024
+# What zipfile raises on a damaged archive besides BadZipFile: an unknown version or method
+# (NotImplementedError), a member needing a password (RuntimeError), a header pointing before the file start or
+# past its end (OSError, EOFError, ValueError), a corrupt deflate stream (zlib.error).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError, zlib.error)
+# A multi-byte UTF-8 character: a lead byte and its continuation bytes. cp1252 decodes nearly any byte, so in a
+# file read as cp1252 these are the only trace UTF-8 text leaves (``ç`` reads as ``Ã§``).
+_BYTE_CLASSES = bytes(
+    ord("L") if 0xC2 <= byte <= 0xF4 else ord("C") if 0x80 <= byte <= 0xBF else ord(".") for byte in range(256)
+)  # UTF-8 lead bytes of multi-byte characters, continuation bytes, the rest
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 class ByteSource(ABC):
@@ -115,10 +126,13 @@ class ZipMemberSource(ByteSource):
         self.limits = limits
 
     def open(self) -> BinaryIO:
-        archive = zipfile.ZipFile(self.zip_path)
+        try:
+            archive = zipfile.ZipFile(self.zip_path)
+        except ZIP_READ_ERRORS as error:
+            raise ArchiveError(f"not a readable ZIP archive: {error}") from error
         try:
             member = archive.open(self.info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as error:
+        except ZIP_READ_ERRORS as error:
             archive.close()
             raise ArchiveError(f"ZIP member {self.info.filename!r} cannot be read: {error}") from error
         guard = ExpansionGuard(
@@ -168,7 +182,7 @@ class ExpansionGuard(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         try:
             data = self._inner.read(len(buffer))
-        except (zipfile.BadZipFile, zlib.error, EOFError, gzip.BadGzipFile, OSError) as error:
+        except (*ZIP_READ_ERRORS, gzip.BadGzipFile) as error:
             raise ArchiveError(f"{self._what} is corrupt or truncated: {error}") from error
         count = len(data)
         buffer[:count] = data
@@ -221,3 +235,57 @@ def first_undecodable_byte(source: ByteSource, encoding: str) -> int | None:
         except UnicodeDecodeError:
             return offset - pending
     return None
+
+
+def utf8_line_in_single_byte_text(source: ByteSource) -> tuple[int, int] | None:
+    """(line, byte offset) of the first multi-byte UTF-8 character on a line that is valid UTF-8, in a stream
+    read in a single-byte encoding (cp1252); None if there is none.
+
+    Such a line is UTF-8 text in a file that is not: decoded as cp1252 it would be stored as mojibake. A line
+    must be valid UTF-8 as a whole to count: cp1252 text where an accented capital happens to precede a
+    typographic quote (bytes C9 92, also a UTF-8 pair) is not taken for UTF-8 unless the whole line agrees.
+    """
+    lines_before = 0  # line breaks before ``buffer``
+    offset = 0  # file offset of ``buffer``
+    buffer = b""
+    with source.open() as stream:
+        while True:
+            chunk = stream.read(_COPY_CHUNK_BYTES)
+            buffer += chunk
+            # Whole lines only, but for the file's last line.
+            end = len(buffer) if not chunk else buffer.rfind(b"\n") + 1
+            # A lead byte followed by a continuation byte is where a multi-byte character can start: translate
+            # and find spot those pairs at C speed, where a regular expression search runs byte by byte.
+            classes = buffer[:end].translate(_BYTE_CLASSES)
+            position = 0
+            while (candidate := classes.find(b"LC", position)) != -1:
+                found = _UTF8_MULTIBYTE.match(buffer, candidate, end)
+                if found is None:
+                    position = candidate + 1
+                    continue
+                line_start = buffer.rfind(b"\n", 0, found.start()) + 1
+                line_end = buffer.find(b"\n", found.start(), end)
+                line_end = end if line_end == -1 else line_end
+                try:
+                    buffer[line_start:line_end].decode("utf-8")
+                except UnicodeDecodeError:
+                    position = line_end  # cp1252 text: the next line may still be UTF-8
+                    continue
+                return lines_before + buffer.count(b"\n", 0, line_start) + 1, offset + found.start()
+            if not chunk:
+                return None
+            lines_before += buffer.count(b"\n", 0, end)
+            offset += end
+            buffer = buffer[end:]
+
+
+def refuse_utf8_in_single_byte_text(source: ByteSource, encoding: str | None) -> None:
+    """cp1252 decodes almost any byte: a file read as cp1252 that holds UTF-8 lines would load as mojibake."""
+    if encoding != "cp1252":
+        return
+    found = utf8_line_in_single_byte_text(source)
+    if found is not None:
+        line, offset = found
+        raise FormatError(
+            f"UTF-8 text at line {line} (byte {offset}) in a file read as cp1252: the file mixes encodings"
+        )

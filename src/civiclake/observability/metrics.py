@@ -472,8 +472,11 @@ def _tested_model(node: Mapping[str, Any]) -> str:
 
 
 def datasets_of(report: SyncReport) -> set[tuple[str, str]]:
-    """The (source, dataset_id) pairs a run touched, for ``observe_lake(..., datasets=...)``."""
-    return {(outcome.source, outcome.dataset_id) for outcome in report.outcomes}
+    """The (source, dataset_id) pairs a run touched, for ``observe_lake(..., datasets=...)``: those of its
+    resources, and the datasets that failed or had nothing to load as a whole."""
+    touched = {(outcome.source, outcome.dataset_id) for outcome in report.outcomes}
+    touched |= {(failure.source, failure.reference) for failure in report.discovery_failures}
+    return touched | set(report.idle_datasets)
 
 
 # --- out of the process ---

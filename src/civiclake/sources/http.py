@@ -20,6 +20,7 @@ import httpx
 
 from civiclake.config import HttpSettings
 from civiclake.errors import (
+    DownloadDeadlineError,
     GoneError,
     NotFoundError,
     SourceError,
@@ -61,6 +62,12 @@ class JsonResponse:
     headers: httpx.Headers
     body: Any
     size: int
+
+
+def download_deadline_seconds(settings: HttpSettings, size: int | None) -> float:
+    """How long a download of ``size`` bytes (None: unknown) may take in all, retries included."""
+    scaled = (size or 0) / settings.download_min_bytes_per_second
+    return max(settings.download_deadline_floor_seconds, scaled)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -132,21 +139,42 @@ class HttpClient:
         max_bytes: int | None = None,
         checksum_algorithms: tuple[str, ...] = (),
         on_progress: ProgressCallback | None = None,
+        expected_bytes: int | None = None,
     ) -> Download:
-        """Stream ``url`` into ``destination``; a retried attempt starts the file again from zero."""
+        """Stream ``url`` into ``destination``; a retried attempt starts the file again from zero.
+
+        The whole download, retries included, must end within ``download_deadline_seconds`` of the size the
+        catalogue announced (``expected_bytes``) or, failing that, the server's Content-Length; past it the
+        partial file is removed and DownloadDeadlineError names the URL.
+        """
+        started = time.monotonic()
+        deadline = started + download_deadline_seconds(self.settings, expected_bytes)
+
+        def check_deadline(received: int) -> None:
+            if time.monotonic() > deadline:
+                raise DownloadDeadlineError(
+                    f"{url}: download timed out, {received} bytes received in {time.monotonic() - started:.0f} s, "
+                    f"past its deadline of {deadline - started:.0f} s "
+                    "(http.download_deadline_floor_seconds, http.download_min_bytes_per_second)"
+                )
 
         def attempt() -> Download:
+            nonlocal deadline
+            check_deadline(0)  # a retry after the deadline would only start over
             with self._client.stream("GET", url) as response:
                 _raise_for_status(response)
                 declared = response.headers.get("content-length")
                 if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
                     raise TooLargeError(f"{url} is {int(declared)} bytes, over the limit of {max_bytes}")
+                if expected_bytes is None and declared and declared.isdigit():
+                    deadline = started + download_deadline_seconds(self.settings, int(declared))
                 with destination.open("wb") as sink, StreamDigests(checksum_algorithms, copy_to=sink) as digests:
                     # Chunks as the socket gives them: re-chunking them in Python cost more than the hashing.
                     for chunk in response.iter_bytes():
                         digests.update(chunk)
                         if max_bytes is not None and digests.size > max_bytes:
                             raise TooLargeError(f"{url} grew past the limit of {max_bytes} bytes while downloading")
+                        check_deadline(digests.size)
                         if on_progress:
                             on_progress(len(chunk))
                     found = digests.hexdigests()
@@ -160,7 +188,11 @@ class HttpClient:
                     digests=found,
                 )
 
-        return self._with_retries(url, attempt)
+        try:
+            return self._with_retries(url, attempt)
+        except DownloadDeadlineError:
+            destination.unlink(missing_ok=True)  # a partial file must not pass for the resource
+            raise
 
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
         settings = self.settings

@@ -18,6 +18,7 @@ import contextlib
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,6 +32,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, EqualTo
 from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.manifest import ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 from pyiceberg.types import StringType
@@ -38,7 +40,9 @@ from pyiceberg.types import StringType
 from civiclake.errors import FormatError, SchemaConflictError
 from civiclake.formats import TabularPart
 from civiclake.formats.csv import CsvPart
+from civiclake.formats.model import ORIGINAL_NAME_KEY
 from civiclake.lake.filesystem import LakeStorage
+from civiclake.naming import bound_length
 from civiclake.warehouse.meta import SchemaChangeRecord
 
 if TYPE_CHECKING:
@@ -61,6 +65,7 @@ LINEAGE_SCHEMA = pa.schema(
 )
 LINEAGE_COLUMNS = frozenset(LINEAGE_SCHEMA.names)
 RAW_SHA_PROPERTY = "civiclake.raw-sha256"
+_ORIGINAL_NAME_DOC = b"original name: "  # a data column's doc: the header it came from
 # Casts that keep every value: the table's type can take the new values as they are.
 _SAFE_CASTS = {(pa.int64(), pa.float64()), (pa.date32(), pa.timestamp("us")), (pa.date32(), _TS)}
 # Every bronze file, whichever writer: zstd at level 1 (Arrow's default level). On the 1 GiB benchmark file
@@ -92,11 +97,13 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How an incoming part meets the table: columns to add, columns to widen, the final schema."""
+    """How an incoming part meets the table: columns to add, columns to widen, the final schema, and the
+    table's data columns the part does not have (null in its rows)."""
 
     added: list[pa.Field]
     widened: list[str]
     target: pa.Schema
+    absent: list[str] = field(default_factory=list)
 
 
 class BronzeLoader:
@@ -130,11 +137,15 @@ class BronzeLoader:
         properties: dict[str, str],
     ) -> LoadResult:
         incoming = _with_lineage(part.schema)
-        plan = _plan(schema_to_pyarrow(table.schema(), include_field_ids=False) if table else None, incoming)
+        current = schema_to_pyarrow(table.schema(), include_field_ids=False) if table else None
+        renames: dict[str, str] = {}
+        if current is not None:
+            incoming, renames = _bind_to_table_columns(current, incoming)
+        plan = _plan(current, incoming)
         location = table.location() if table else self.catalog_location(identifier)
         written: list[str] = []
         try:
-            data_file, rows = self._write_part(location, part, lineage, plan.target, written)
+            data_file, rows = self._write_part(location, part, lineage, plan.target, written, renames)
             changes = self._commit(identifier, table, plan, incoming, [data_file], lineage, properties, written)
         except BaseException:
             for uri in written:
@@ -152,12 +163,19 @@ class BronzeLoader:
         return self.warehouse.uri(f"{identifier[0]}/{identifier[1]}")
 
     def _write_part(
-        self, location: str, part: TabularPart, lineage: Lineage, target: pa.Schema, written: list[str]
+        self,
+        location: str,
+        part: TabularPart,
+        lineage: Lineage,
+        target: pa.Schema,
+        written: list[str],
+        renames: dict[str, str],
     ) -> tuple[str, int]:
+        """Write the part in the table's layout; ``renames`` maps a part's column to the table column it fills."""
         day = lineage.extracted_at.date()
         uri = _data_file_uri(location, day, lineage.batch_id)
         written.append(uri)
-        query = _polars_query(part, lineage, target)
+        query = _polars_query(part, lineage, target, renames)
         if query is not None:
             try:
                 return uri, self._sink(query, uri)
@@ -171,7 +189,7 @@ class BronzeLoader:
             for batch in part.batches():
                 if batch.num_rows == 0:
                     continue
-                writer.write_batch(_conform(batch, target, lineage, first_row=rows + 1))
+                writer.write_batch(_conform(batch, target, lineage, first_row=rows + 1, renames=renames))
                 rows += batch.num_rows
         return uri, rows
 
@@ -292,6 +310,23 @@ class BronzeLoader:
             )
             for column in plan.widened
         ]
+        # A column is removed when the part lacks it and the table's last load had it; later loads without it
+        # say nothing new. A renamed column shows as one removed and one added in the same load.
+        last_loaded = _columns_with_values_in_last_load(table) if plan.absent else set()
+        changes += [
+            SchemaChangeRecord(
+                lineage.ingested_at,
+                lineage.batch_id,
+                name,
+                column,
+                "removed",
+                str(current.field(column).type).replace("large_string", "string"),
+                str(current.field(column).type).replace("large_string", "string"),
+                lineage.raw_path,
+            )
+            for column in plan.absent
+            if column in last_loaded
+        ]
         return changes
 
     def _parquet_writer(self, uri: str, schema: pa.Schema) -> pq.ParquetWriter:
@@ -324,6 +359,28 @@ class _SampleRefuted(Exception):
     """A part whose types came from its sample failed its write: a later row refuted them."""
 
 
+def _columns_with_values_in_last_load(table: Table) -> set[str]:
+    """Columns with a non-null value in the files the table's current snapshot added, from their statistics."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return set()
+    schema = table.schema()
+    found: set[str] = set()
+    for manifest in snapshot.manifests(table.io):
+        if manifest.added_snapshot_id != snapshot.snapshot_id:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            if entry.status != ManifestEntryStatus.ADDED:
+                continue
+            data_file = entry.data_file
+            nulls = data_file.null_value_counts or {}
+            for field_id, name in ((item.field_id, item.name) for item in schema.fields):
+                # No statistics for a column: count it as loaded rather than miss a removal.
+                if nulls.get(field_id, 0) < data_file.record_count:
+                    found.add(name)
+    return found
+
+
 def _data_file_uri(location: str, day: date, batch_id: str) -> str:
     return f"{location.rstrip('/')}/data/_extracted_at_day={day.isoformat()}/{batch_id}-{uuid.uuid4().hex}.parquet"
 
@@ -335,10 +392,63 @@ def _with_lineage(schema: pa.Schema) -> pa.Schema:
     fields = []
     for item in schema:
         metadata = dict(item.metadata or {})
-        if b"original_name" in metadata and b"doc" not in metadata:
-            metadata[b"doc"] = b"original name: " + metadata[b"original_name"]
+        if ORIGINAL_NAME_KEY in metadata and b"doc" not in metadata:
+            metadata[b"doc"] = _ORIGINAL_NAME_DOC + metadata[ORIGINAL_NAME_KEY]
         fields.append(item.with_metadata(metadata).with_nullable(True))
     return pa.schema([*fields, *LINEAGE_SCHEMA])
+
+
+def _original_name(item: pa.Field) -> str | None:
+    """The header a column came from: the part's own metadata, or the doc the table keeps for it."""
+    metadata = item.metadata or {}
+    if ORIGINAL_NAME_KEY in metadata:
+        return metadata[ORIGINAL_NAME_KEY].decode()
+    doc = metadata.get(b"doc", b"")
+    return doc[len(_ORIGINAL_NAME_DOC) :].decode() if doc.startswith(_ORIGINAL_NAME_DOC) else None
+
+
+def _bind_to_table_columns(current: pa.Schema, incoming: pa.Schema) -> tuple[pa.Schema, dict[str, str]]:
+    """The incoming schema renamed to the table's columns, and the renames (part column -> table column).
+
+    Normalised names depend on the order of the headers that collide: ``Code postal;code_postal`` gives
+    ``code_postal, code_postal_2`` and ``code_postal;Code postal`` the reverse. A header the table already knows
+    (by the original name its column's doc keeps) goes to that column; any other keeps its name when that is
+    free, else takes the next free suffix. Original names that repeat, in the table or in the part, bind by
+    name as before: they cannot tell their columns apart.
+    """
+    table_originals = Counter(_original_name(item) for item in current)
+    part_originals = Counter(_original_name(item) for item in incoming)
+    by_original = {
+        original: item.name
+        for item in current
+        if (original := _original_name(item)) is not None and table_originals[original] == 1
+    }
+    bound: dict[str, str] = {}
+    for item in incoming:
+        original = _original_name(item)
+        if original in by_original and part_originals[original] == 1:
+            bound[item.name] = by_original[original]
+    taken = set(bound.values())
+    unbound = [item.name for item in incoming if item.name not in bound]
+    for name in unbound:
+        if name not in taken:
+            bound[name] = name
+            taken.add(name)
+    for name in unbound:
+        if name in bound:
+            continue
+        suffix = 2
+        while (candidate := bound_length(f"{name}_{suffix}")) in taken or candidate in current.names:
+            suffix += 1
+        bound[name] = candidate
+        taken.add(candidate)
+    renamed = pa.schema([item.with_name(bound[item.name]) for item in incoming])
+    return renamed, {name: target for name, target in bound.items() if name != target}
+
+
+def _columns_by_table_name(part_columns: list[str], renames: dict[str, str]) -> dict[str, str]:
+    """Table column -> the part's column that fills it."""
+    return {renames.get(name, name): name for name in part_columns}
 
 
 def _doc(item: pa.Field) -> str | None:
@@ -355,24 +465,31 @@ def _plan(current: pa.Schema | None, incoming: pa.Schema) -> _Plan:
         if item.name not in current.names:
             continue
         existing = current.field(item.name).type
-        if existing == item.type or pa.types.is_string(existing) or (item.type, existing) in _SAFE_CASTS:
-            continue
-        if pa.types.is_large_string(existing) and pa.types.is_string(item.type):
+        # A text column takes any value as text (Iceberg's string reads back as Arrow's large_string).
+        if existing == item.type or _is_text(existing) or (item.type, existing) in _SAFE_CASTS:
             continue
         widened.append(item.name)
+    absent = [name for name in current.names if name not in incoming.names and name not in LINEAGE_COLUMNS]
     # Iceberg re-adds a widened column at the end; the Parquet layout follows the same order.
     kept = [item.remove_metadata() for item in current if item.name not in widened]
     target = pa.schema(kept + [item.remove_metadata() for item in added] + [pa.field(n, pa.string()) for n in widened])
-    return _Plan(added, widened, target)
+    return _Plan(added, widened, target, absent)
+
+
+def _is_text(data_type: pa.DataType) -> bool:
+    return pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
 
 
 def _strip_metadata(schema: pa.Schema) -> pa.Schema:
     return pa.schema([item.remove_metadata() for item in schema])
 
 
-def _conform(batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_row: int) -> pa.RecordBatch:
+def _conform(
+    batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_row: int, renames: dict[str, str]
+) -> pa.RecordBatch:
     """The batch in the table's layout: file columns cast, lineage filled in, absent columns null."""
     size = batch.num_rows
+    sources = _columns_by_table_name(batch.schema.names, renames)
     constants = {
         "_source": lineage.source,
         "_dataset_id": lineage.dataset_id,
@@ -389,14 +506,16 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, lineage: Lineage, first_r
             columns.append(pa.array(range(first_row, first_row + size), pa.int64()))
         elif item.name in constants:
             columns.append(pa.repeat(pa.scalar(constants[item.name], item.type), size))
-        elif item.name in batch.schema.names:
-            columns.append(_cast_column(batch.column(item.name), item.type))
+        elif item.name in sources:
+            columns.append(_cast_column(batch.column(sources[item.name]), item.type))
         else:
             columns.append(pa.nulls(size, item.type))
     return pa.RecordBatch.from_arrays(columns, schema=target)
 
 
-def _polars_query(part: TabularPart, lineage: Lineage, target: pa.Schema) -> pl.LazyFrame | None:
+def _polars_query(
+    part: TabularPart, lineage: Lineage, target: pa.Schema, renames: dict[str, str]
+) -> pl.LazyFrame | None:
     """The part's rows in the table's layout as a polars query, or None when they must stream through pyarrow.
 
     Only columns whose type is already the table's go this way: a column to cast (a table that widened it,
@@ -428,6 +547,7 @@ def _polars_query(part: TabularPart, lineage: Lineage, target: pa.Schema) -> pl.
     }
     instants = {"_extracted_at": lineage.extracted_at, "_ingested_at": lineage.ingested_at}
     file_schema = part.schema
+    sources = _columns_by_table_name(file_schema.names, renames)
     columns: list[pl.Expr] = []
     for item in target:
         polars_type = polars_types.get(item.type)
@@ -439,10 +559,10 @@ def _polars_query(part: TabularPart, lineage: Lineage, target: pa.Schema) -> pl.
             columns.append(pl.lit(constants[item.name], dtype=pl.String).alias(item.name))
         elif item.name in instants:
             columns.append(pl.lit(instants[item.name], dtype=polars_type).alias(item.name))
-        elif item.name in file_schema.names:
-            if polars_types.get(file_schema.field(item.name).type) != polars_type:
+        elif item.name in sources:
+            if polars_types.get(file_schema.field(sources[item.name]).type) != polars_type:
                 return None
-            columns.append(pl.col(item.name))
+            columns.append(pl.col(sources[item.name]).alias(item.name))
         else:
             columns.append(pl.lit(None, dtype=polars_type).alias(item.name))
     # 1-based row numbers within the part, as the batch path counts them.
@@ -462,8 +582,8 @@ def _cast_to(batch: pa.RecordBatch, target: pa.Schema) -> pa.RecordBatch:
 def _cast_column(column: pa.Array, target_type: pa.DataType) -> pa.Array:
     if column.type == target_type:
         return column
-    if pa.types.is_string(target_type) and (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
-        return pc.cast(column, pa.string())
+    if _is_text(target_type) and (pa.types.is_date(column.type) or pa.types.is_timestamp(column.type)):
+        return pc.cast(pc.cast(column, pa.string()), target_type)
     return pc.cast(column, target_type)
 
 

@@ -21,9 +21,14 @@ from civiclake.redaction import redact_text
 _TS = pa.timestamp("us", tz="UTC")
 
 
+# The resource_id of a dataset-level row: the dataset itself failed (404 at the source) or had nothing to load.
+DATASET_LEVEL = ""
+
+
 @dataclass(frozen=True)
 class IngestionRecord:
-    """One raw file loaded or refused (or one part of it: a ZIP member, a sheet)."""
+    """One raw file loaded or refused (or one part of it: a ZIP member, a sheet), or a dataset as a whole
+    (``resource_id`` is ``DATASET_LEVEL``: status failed, or skipped when it has nothing to load)."""
 
     batch_id: str
     source: str
@@ -39,7 +44,7 @@ class IngestionRecord:
     format: str | None
     encoding: str | None
     rows: int
-    status: str  # loaded | unchanged | failed | refused
+    status: str  # loaded | unchanged | failed | refused; skipped for a dataset with nothing to load
     error: str | None
     extracted_at: datetime | None
     started_at: datetime
@@ -70,7 +75,7 @@ class SchemaChangeRecord:
     batch_id: str
     table_name: str
     column_name: str
-    change: str  # added | widened_to_string
+    change: str  # added | widened_to_string | removed (old_type and new_type: the column's type)
     old_type: str | None
     new_type: str
     raw_path: str

@@ -62,7 +62,9 @@ datasets_and_resources as (
     select
         coalesce(resource_status.source, latest_datasets.source) as source,
         coalesce(resource_status.dataset_id, latest_datasets.dataset_id) as dataset_id,
-        resource_status.resource_id,
+        -- A dataset-level row (empty resource id) is the dataset's own row: it failed at the source, or had
+        -- nothing to load.
+        nullif(resource_status.resource_id, '') as resource_id,
         resource_status.resource_title,
         latest_datasets.dataset_title,
         latest_datasets.organization_name,

@@ -90,6 +90,7 @@ class DatagouvConnector:
             max_bytes=resource.max_bytes,
             checksum_algorithms=algorithms,
             on_progress=on_progress,
+            expected_bytes=resource.filesize,
         )
 
     def _get_dataset(self, reference: str) -> dict[str, Any]:
