@@ -162,7 +162,9 @@ def render_markdown(result: dict[str, Any]) -> str:
         "",
         "Written by `make bench` (`python -m benchmarks.olist_demo`); do not edit by hand. "
         f"Measured {result['date']}, {result['machine']['cpus']} CPUs, Python {result['machine']['python']}, "
-        f"median of {result['rounds']} rounds, each step in its own process (wall, CPU and peak RSS from `wait4`).",
+        f"load average {result['machine']['load_start']:.1f} at the start, median of {result['rounds']} rounds, "
+        "each step in its own process (wall, CPU and peak RSS from `wait4`). Wall times far above CPU times mean the "
+        "machine was busy: compare the CPU column then.",
         "",
         f"## Generating {generate['orders']:,} orders ({generate['bytes_written'] / 1e6:.0f} MB of CSV)",
         "",
