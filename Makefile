@@ -66,6 +66,7 @@ BENCH_VENV ?= .venv-bench
 BENCH_INSTALLED := $(BENCH_VENV)/.installed
 BENCH_ARGS ?=
 BENCH_CLUSTER_ARGS ?=
+BENCH_OLIST_ARGS ?=
 
 $(BENCH_INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
@@ -73,9 +74,10 @@ $(BENCH_INSTALLED): pyproject.toml
 	$(BENCH_VENV)/bin/python -m pip install --quiet ".[bench]"
 	touch $@
 
-bench: $(INSTALLED) $(BENCH_INSTALLED) system-deps ## Sync vs DuckDB, polars, pandas, dlt (docs/performance.md); cluster vs local profile (docs/performance-cluster.md)
+bench: $(INSTALLED) $(BENCH_INSTALLED) system-deps ## Sync vs DuckDB, polars, pandas, dlt (docs/performance.md); cluster vs local profile (docs/performance-cluster.md); Olist demo data (docs/performance-olist.md)
 	$(BIN)/python -m benchmarks.sync_throughput --contenders-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.cluster_profile $(BENCH_CLUSTER_ARGS)
+	$(BIN)/python -m benchmarks.olist_demo $(BENCH_OLIST_ARGS)
 
 clean: ## Remove the virtualenv, the local lakehouse and caches
 	rm -rf $(VENV) $(AIRFLOW_VENV) $(BENCH_VENV) .civiclake .pytest_cache .ruff_cache .mypy_cache

@@ -2,8 +2,9 @@
 
 Syncs the demo registry from the bundled mirror with one resource broken (HTTP 500 every time), as batch pods
 would: one fresh registry per run, pushed one group per dataset. The broken dataset runs three times, so its
-failure streak reaches the repeated-failures threshold. dbt metrics come from a run_results.json fixture (dbt is not
-run here) and Airflow's from StatsD lines put through the statsd-exporter mapping.
+failure streak reaches the repeated-failures threshold. dbt's metrics come from a real `civiclake transform` with
+tests made to fail (conftest.failing_dbt_build); Airflow's from StatsD lines put through the real statsd_exporter
+with civiclake's mapping (tests/dags/test_statsd_metrics.py checks these lines against what real Airflow sends).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -25,11 +27,12 @@ from civiclake.registry import DatagouvDataset, load_registry
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.state import SyncState
+from tests.observability.board_pixels import table_row_colours
 from tests.observability.boards import alerts, fill_variables, panel_queries, variable_queries
-from tests.observability.conftest import CHART, DASHBOARD_FILES, DBT_TARGET, RULE_FILES, STATSD_MAPPING
+from tests.observability.conftest import CHART, DASHBOARD_FILES, RULE_FILES, STATSD_MAPPING, DbtBuild
 from tests.observability.prometheus_servers import PrometheusServers, running_prometheus
-from tests.observability.statsd_mapping import StatsdExporterStandIn
 from tests.pipeline.lakehouse import CODES_POSTAUX, CODES_POSTAUX_CSV
+from tests.servers.statsd_exporter import StatsdExporter, running_statsd_exporter, send_and_settle
 
 pytestmark = pytest.mark.integration
 
@@ -71,13 +74,20 @@ def sync_and_push(settings: Settings, datasets: list[DatagouvDataset], pushgatew
     return report
 
 
-def push_airflow(servers: PrometheusServers, repeats: int) -> None:
-    registry = CollectorRegistry()
-    exporter = StatsdExporterStandIn(STATSD_MAPPING, registry)
-    for _ in range(repeats):
-        for line in AIRFLOW_LINES:
-            exporter.receive(line)
-    push_metrics(registry, servers.pushgateway_url, "airflow-statsd", {"instance": "statsd-exporter"})
+def push_airflow(servers: PrometheusServers, exporter: StatsdExporter, repeats: int) -> None:
+    """Airflow's lines through the real exporter; its Airflow series go to the Pushgateway (one scrape target less)."""
+    send_and_settle(exporter, [line.encode() for _ in range(repeats) for line in AIRFLOW_LINES])
+    kept = []
+    for line in exporter.metrics().splitlines():
+        name = line.split()[2] if line.startswith("#") else line
+        if name.startswith("airflow_"):
+            kept.append(line)
+    response = httpx.put(
+        f"{servers.pushgateway_url}/metrics/job/airflow-statsd/instance/statsd-exporter",
+        content="\n".join(kept) + "\n",
+        timeout=10,
+    )
+    response.raise_for_status()
 
 
 def wait_for(servers: PrometheusServers, expr: str, what: str, timeout: float = 20) -> list[dict]:
@@ -92,26 +102,33 @@ def wait_for(servers: PrometheusServers, expr: str, what: str, timeout: float = 
 
 
 def test_pushed_run_feeds_every_board_and_the_failure_alerts(
-    tmp_path: Path, settings: Settings, mirror: MirrorServer, board_pictures: Path | None
+    tmp_path: Path,
+    settings: Settings,
+    mirror: MirrorServer,
+    board_pictures: Path | None,
+    failing_dbt_build: DbtBuild,
 ) -> None:
     registry_datasets = load_registry(DEMO_REGISTRY).datagouv.datasets
     broken = [entry for entry in registry_datasets if entry.id == CODES_POSTAUX]
     mirror.inject_fault(CODES_POSTAUX_CSV, Fault.http_status(500), times=None)
 
-    with running_prometheus(tmp_path / "prometheus", RULE_FILES) as servers:
+    with (
+        running_prometheus(tmp_path / "prometheus", RULE_FILES) as servers,
+        running_statsd_exporter(tmp_path / "statsd", STATSD_MAPPING) as exporter,
+    ):
         first = sync_and_push(settings, registry_datasets, servers.pushgateway_url)
         assert [outcome.resource_id for outcome in first.failed] == [CODES_POSTAUX_CSV]
         assert any(outcome.rows for outcome in first.outcomes)
         for _ in range(2):  # the broken dataset's own pod, on the next two schedules
             sync_and_push(settings, broken, servers.pushgateway_url)
         dbt = CollectorRegistry()
-        PipelineMetrics(dbt).observe_dbt_run(DBT_TARGET / "run_results.json")
+        PipelineMetrics(dbt).observe_dbt_run(failing_dbt_build.run_results)
         push_metrics(dbt, servers.pushgateway_url, "civiclake-dbt", {"command": "build"})
-        push_airflow(servers, repeats=1)
+        push_airflow(servers, exporter, repeats=1)
         groups = len({(o.source, o.dataset) for o in first.outcomes}) + 2
         wait_for(servers, f"count(push_time_seconds) >= {groups}", "every pushed group scraped")
         time.sleep(1.5)  # a second scrape of Airflow's first counts, then more: rate() needs two points
-        push_airflow(servers, repeats=3)
+        push_airflow(servers, exporter, repeats=3)
         wait_for(servers, "sum(rate(airflow_scheduler_heartbeat_total[1m])) > 0", "Airflow counters increasing")
         wait_for(servers, "source_dataset:civiclake_dataset_late:bool", "recording rules evaluated")
 
@@ -131,7 +148,14 @@ def test_pushed_run_feeds_every_board_and_the_failure_alerts(
         picture = (board_pictures or tmp_path) / "freshness-board.png"
         board = json.loads((CHART / "dashboards" / "civiclake-dataset-freshness.json").read_text())
         render_board(board, servers.query, servers.query_range, picture, range_seconds=60)
-        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        table = next(panel for panel in board["panels"] if panel["type"] == "table")
+        status = next(target for target in table["targets"] if target["refId"] == "A")
+        rows = servers.query(fill_variables(status["expr"]))
+        late = {sample["metric"]["dataset"] for sample in rows if float(sample["value"][1]) == 1}
+        assert late == {"codes_postaux"} and len(rows) > 1, rows
+        # The table lists late rows first (its sort), one row per dataset: red for the late one, green for the rest.
+        expected = ["red"] * len(late) + ["green"] * (len(rows) - len(late))
+        assert table_row_colours(picture, board, table["title"], ("red", "green")) == expected
 
         rules = {rule["alert"]: rule["expr"] for rule in alerts(RULE_FILES)}
         failing = servers.query(rules["CiviclakeIngestionFailures"])
@@ -142,7 +166,8 @@ def test_pushed_run_feeds_every_board_and_the_failure_alerts(
         ]
         late = servers.query(rules["CiviclakeDatasetLate"])
         assert [s["metric"]["dataset"] for s in late] == ["codes_postaux"]
-        assert servers.query(rules["CiviclakeDbtTestFailures"])
+        dbt_failing = servers.query(rules["CiviclakeDbtTestFailures"])
+        assert [(s["metric"]["model"], s["value"][1]) for s in dbt_failing] == [("dim_station", "2")]
         for quiet in ("CiviclakeNoSuccessfulRun", "CiviclakePushgatewayMetricsStale", "CiviclakePushgatewayDown"):
             assert servers.query(rules[quiet]) == [], quiet
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -27,7 +28,7 @@ from civiclake.observability.metrics import (
 )
 from civiclake.pipeline import ResourceOutcome, SyncReport, _describe
 from civiclake.sources.base import DiscoveryFailure
-from tests.observability.conftest import DBT_TARGET
+from tests.observability.conftest import DbtBuild
 from tests.servers import free_tcp_port
 
 NOW = 1_800_000_000.0
@@ -164,29 +165,44 @@ def test_consecutive_failures_count_the_latest_failed_runs() -> None:
     assert consecutive_failures(rows) == {("s", "d", "a"): 3, ("s", "d", "b"): 0}
 
 
-def test_dbt_run_results_give_model_durations_and_failed_tests_per_model() -> None:
+@pytest.mark.integration
+def test_a_real_dbt_build_gives_model_durations_and_failed_tests_per_model(failing_dbt_build: DbtBuild) -> None:
+    results = failing_dbt_build.results()
+    assert failing_dbt_build.exit_code == 1, "dbt build with failing tests: some nodes failed"
+    assert results["metadata"]["dbt_version"].startswith("1.11.")
+    statuses = {r["unique_id"].rsplit(".", 1)[-1]: r["status"] for r in results["results"]}
+    assert statuses["assert_no_station_is_listed"] == "fail"
+    assert statuses["assert_stations_have_no_such_column"] == "error"
+    assert statuses["assert_no_commune_is_listed"] == "warn"
+
     registry = CollectorRegistry()
-    PipelineMetrics(registry).observe_dbt_run(DBT_TARGET / "run_results.json")
+    PipelineMetrics(registry).observe_dbt_run(failing_dbt_build.run_results)
     value = registry.get_sample_value
-    assert (
-        value("civiclake_dbt_model_duration_seconds", {"model": "stg_datagouv__codes_postaux", "status": "success"})
-        == 3.21
-    )
-    assert value("civiclake_dbt_tests_failed", {"model": "stg_datagouv__gares"}) == 1
-    assert value("civiclake_dbt_tests_failed", {"model": "int_gares_frequentation_joined"}) == 1  # error; warn is not
-    assert value("civiclake_dbt_tests_failed", {"model": "stg_datagouv__codes_postaux"}) == 0
-    assert value("civiclake_dbt_nodes", {"resource_type": "model", "status": "error"}) == 1
-    assert value("civiclake_dbt_nodes", {"resource_type": "test", "status": "pass"}) == 3
-    assert value("civiclake_dbt_run_duration_seconds", {"command": "build"}) == 9.73
-    stamp = datetime(2026, 11, 20, 2, 10, 9, 871234, tzinfo=UTC).timestamp()
+    for result in results["results"]:
+        if result["unique_id"].startswith("model."):
+            labels = {"model": result["unique_id"].rsplit(".", 1)[-1], "status": result["status"]}
+            assert value("civiclake_dbt_model_duration_seconds", labels) == result["execution_time"]
+    assert value("civiclake_dbt_tests_failed", {"model": "dim_station"}) == 2  # the failure and the error
+    assert value("civiclake_dbt_tests_failed", {"model": "dim_commune"}) == 0  # a warning is not a failure
+    failed = Counter(r["status"] for r in results["results"] if r["unique_id"].startswith("test."))
+    assert value("civiclake_dbt_nodes", {"resource_type": "test", "status": "fail"}) == failed["fail"]
+    assert value("civiclake_dbt_nodes", {"resource_type": "test", "status": "pass"}) == failed["pass"] > 0
+    assert value("civiclake_dbt_run_duration_seconds", {"command": "build"}) == results["elapsed_time"]
+    stamp = datetime.fromisoformat(results["metadata"]["generated_at"].replace("Z", "+00:00")).timestamp()
     assert value("civiclake_dbt_last_run_timestamp_seconds", {"command": "build"}) == stamp
 
 
-def test_dbt_without_manifest_counts_tests_as_unknown(tmp_path) -> None:
-    (tmp_path / "run_results.json").write_text((DBT_TARGET / "run_results.json").read_text())
+@pytest.mark.integration
+def test_dbt_without_manifest_counts_tests_as_unknown(failing_dbt_build: DbtBuild, tmp_path) -> None:
+    (tmp_path / "run_results.json").write_text(failing_dbt_build.run_results.read_text())
     registry = CollectorRegistry()
     PipelineMetrics(registry).observe_dbt_run(tmp_path / "run_results.json")
-    assert registry.get_sample_value("civiclake_dbt_tests_failed", {"model": "unknown"}) == 2
+    failed = [
+        r
+        for r in failing_dbt_build.results()["results"]
+        if r["unique_id"].startswith("test.") and r["status"] in ("fail", "error")
+    ]
+    assert registry.get_sample_value("civiclake_dbt_tests_failed", {"model": "unknown"}) == len(failed) >= 2
 
 
 def test_split_by_dataset_gives_one_group_each_with_run_level_samples_in_every_group() -> None:

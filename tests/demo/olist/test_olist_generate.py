@@ -7,7 +7,6 @@ import hashlib
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -176,7 +175,8 @@ def test_no_orders_is_a_usage_error(tmp_path: Path) -> None:
         generate_olist(tmp_path, 0)
 
 
-def test_a_hundred_thousand_orders_stream_in_seconds(tmp_path: Path) -> None:
+def test_a_hundred_thousand_orders_stream_without_being_held_in_memory(tmp_path: Path) -> None:
+    # How long it takes is measured by `make bench` (benchmarks/olist_demo.py), not asserted here.
     # A process of its own, to measure its peak memory against the size of what it wrote.
     script = (
         "import sys; from pathlib import Path;"
@@ -185,14 +185,11 @@ def test_a_hundred_thousand_orders_stream_in_seconds(tmp_path: Path) -> None:
         # VmHWM is this process's own peak; ru_maxrss would carry over the forking parent's.
         "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"
     )
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True, timeout=120
     )
-    seconds = time.monotonic() - started
     peak_bytes = int(result.stdout.strip()) * 1024
     written = sum(path.stat().st_size for path in tmp_path.iterdir())
-    assert seconds < 30, f"100,000 orders took {seconds:.1f} s"
     assert written > 60_000_000
     # Holding the rows would take several times what they weigh as text; streaming stays under it.
     assert peak_bytes < written * 1.2, f"peak {peak_bytes / 1e6:.0f} MB for {written / 1e6:.0f} MB written"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -48,16 +47,14 @@ def test_batches_dropped_one_at_a_time_land_once_each(tmp_path: Path) -> None:
     assert lakehouse.meta("ingestions").num_rows == len(raw_before)  # one record per file, none for reruns
 
 
-def test_the_demo_landing_zone_is_built_offline_in_seconds(tmp_path: Path) -> None:
+def test_the_demo_landing_zone_is_built_offline_and_synced_once(tmp_path: Path) -> None:
+    # How long it takes is measured by `make bench` (benchmarks/olist_demo.py), not asserted here.
     lakehouse = FilesLakehouse.at(tmp_path)
-    started = time.monotonic()
     report = build_demo_landing(lakehouse.landing)
-    built = time.monotonic() - started
 
     assert report is not None and report.batches == 3
     sync = lakehouse.sync()
     assert sync.exit_code == 0 and {outcome.status for outcome in sync.outcomes} == {"loaded"}
-    assert time.monotonic() - started < 10, f"built in {built:.1f} s, synced in {time.monotonic() - started:.1f} s"
     assert lakehouse.table("orders").num_rows == sum(report.rows["orders"])
 
     assert build_demo_landing(lakehouse.landing) is None  # already there: nothing rewritten, nothing to sync
