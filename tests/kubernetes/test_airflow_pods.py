@@ -3,7 +3,7 @@ server with the launcher ServiceAccount's token (not the admin's), configured as
 its Variables from the ConfigMap the chart installs, its pod templates from the chart's ConfigMap.
 
 No kubelet runs, so a pod never starts: the test reads the pod the operator created, checks it, then stops the
-run (the operator would otherwise wait for its startup timeout).
+run (the operator would otherwise wait for its startup timeout); the killed task deletes its pod.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 
 from civiclake.servers import chart
 from civiclake.servers.kubernetes import KubernetesServer
+from civiclake.servers.process import wait_until
 from tests.dags.conftest import AIRFLOW_VENV, DAGS, make_runner
 from tests.kubernetes.helm import Installed
 from tests.kubernetes.pods import account_kubeconfig, config_map, pod_templates, pods
@@ -130,4 +131,11 @@ def test_kubernetes_pod_operator_creates_the_pipeline_pod_with_the_launcher_toke
     for name, key in secret_refs.values():
         secret = kubernetes_api.request("GET", f"/api/v1/namespaces/{release.namespace}/secrets/{name}")
         assert key in secret["data"]
-    kubernetes_api.request("DELETE", f"/api/v1/namespaces/{release.namespace}/pods/{pod['metadata']['name']}")
+    # Stopping the run killed the task: the operator deleted its pod, with the launcher's token.
+    name = pod["metadata"]["name"]
+    wait_until(
+        lambda: all(p["metadata"]["name"] != name for p in pods(kubernetes_api, release.namespace, f"dag_id={dag_id}")),
+        30,
+        f"deletion of pod {name}",
+        lambda: output[-3000:],
+    )
