@@ -30,7 +30,7 @@ $(AIRFLOW_INSTALLED): dags/requirements-airflow.txt dags/constraints-airflow.txt
 
 airflow-venv: $(AIRFLOW_INSTALLED) ## Create .venv-airflow (Airflow 3 + Kubernetes provider) for the DAGs and their tests
 
-system-deps: ## Install the servers the integration tests start (PostgreSQL, Prometheus, ShellCheck)
+system-deps: ## Install the servers the integration tests start (PostgreSQL, Prometheus, etcd, ShellCheck)
 	bash scripts/install-system-deps.sh
 
 demo: $(INSTALLED) ## Run the whole pipeline offline on the bundled data.gouv.fr mirror

@@ -7,6 +7,7 @@
 #   PostgreSQL 15       the Iceberg SQL (JDBC) catalog of the cluster profile
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
+#   etcd                the store of the Kubernetes API server the chart is installed on (tests/kubernetes)
 #
 # and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
 # Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
@@ -22,6 +23,7 @@ PACKAGES=(
     prometheus
     prometheus-pushgateway
     shellcheck
+    etcd-server
 )
 
 log() {

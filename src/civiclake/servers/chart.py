@@ -68,7 +68,26 @@ def render_for_servers(
     import helm_python
 
     helm_python.disable_logging()
-    values = {
+    values = values_for_servers(
+        s3_endpoint=s3_endpoint,
+        postgresql_host=postgresql_host,
+        postgresql_port=postgresql_port,
+        trino_url=trino_url,
+        trino_enabled=trino_enabled,
+    )
+    rendered = helm_python.Chart.load(chart_dir()).render(values, name=RELEASE, namespace=NAMESPACE)
+    objects: list[dict] = []
+    for template, text in rendered.items():
+        if template.endswith(".yaml"):
+            objects.extend(document for document in yaml.safe_load_all(text) if document)
+    return objects
+
+
+def values_for_servers(
+    *, s3_endpoint: str, postgresql_host: str, postgresql_port: int, trino_url: str, trino_enabled: bool
+) -> dict[str, Any]:
+    """The values that turn the chart's dependencies off and point ``external.*`` at the given servers."""
+    return {
         "trino": {"enabled": trino_enabled},
         "airflow": {"enabled": False},
         "minio": {"enabled": False},
@@ -83,9 +102,3 @@ def render_for_servers(
             "trinoUrl": trino_url,
         },
     }
-    rendered = helm_python.Chart.load(chart_dir()).render(values, name=RELEASE, namespace=NAMESPACE)
-    objects: list[dict] = []
-    for template, text in rendered.items():
-        if template.endswith(".yaml"):
-            objects.extend(document for document in yaml.safe_load_all(text) if document)
-    return objects
