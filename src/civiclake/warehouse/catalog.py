@@ -7,13 +7,18 @@ On PostgreSQL this is the same schema as Iceberg's JDBC catalog, so Trino reads 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
+import sqlalchemy as sa
 from pyiceberg.catalog.sql import SqlCatalog
 
 from civiclake.config import Settings
 from civiclake.lake.filesystem import S3_CLIENT_ENVIRONMENT, warehouse_storage
 
 NAMESPACES = ("bronze", "meta")
+T = TypeVar("T")
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -33,7 +38,28 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
 
 def open_catalog(settings: Settings) -> SqlCatalog:
     settings.home.mkdir(parents=True, exist_ok=True)
+    return first_setup_retried(lambda: _open(settings))
+
+
+def _open(settings: Settings) -> SqlCatalog:
     catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
     for namespace in NAMESPACES:
         catalog.create_namespace_if_not_exists(namespace)
     return catalog
+
+
+def first_setup_retried(setup: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``setup`` (look whether tables or rows exist, create them if not), again if it loses a race.
+
+    Two processes opening a new catalog database at once both see a table or namespace missing and both create
+    it; the second gets an error for a duplicate (a duplicate key, or a table that already exists). Looking
+    again then finds what the first made.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return setup()
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable: the loop returns or raises")
