@@ -10,7 +10,7 @@ import pytest
 
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.stack import ClusterServers
-from tests.servers.cluster import running_cluster_servers
+from tests.servers.cluster import fresh_cluster_lakehouse, running_cluster_servers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +43,19 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers
     tests on Trino use the chart's catalog (database ``iceberg``) with namespaces of their own."""
     with running_cluster_servers(tmp_path_factory.mktemp("cluster")) as servers:
         yield servers
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite-local", id="sqlite-local"),
+        pytest.param("postgresql-minio", id="postgresql-minio", marks=pytest.mark.integration),
+    ]
+)
+def backend_environment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The variables of an empty lakehouse on each pair of backends a profile uses: a SQLite catalog with files on
+    local disk (local profile), a PostgreSQL catalog with files in MinIO (cluster profile, on the suite's
+    servers). A test taking it runs once per pair, with one body."""
+    environment = {"CIVICLAKE_HOME": str(tmp_path / "home")}
+    if request.param == "postgresql-minio":
+        environment |= fresh_cluster_lakehouse(request.getfixturevalue("cluster"))
+    return environment

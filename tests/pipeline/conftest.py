@@ -9,7 +9,8 @@ import pytest
 from civiclake.config import Settings, load_settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.stack import ClusterServers
-from tests.pipeline.lakehouse import Lakehouse, fast_retries, fresh_cluster_lakehouse
+from tests.pipeline.lakehouse import Lakehouse, fast_retries
+from tests.servers.cluster import fresh_cluster_lakehouse
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,6 @@ from civiclake.config import Settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.registry import DatagouvDataset
-from civiclake.servers.stack import ClusterServers
 from civiclake.sources.datagouv import DatagouvConnector, DatagouvSelection
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.meta import MetaTables
@@ -42,23 +40,6 @@ def fast_retries(settings: Settings, mirror: MirrorServer) -> Settings:
             "read_timeout_seconds": 2,
         },
     )
-
-
-def fresh_cluster_lakehouse(cluster: ClusterServers) -> dict[str, str]:
-    """The cluster profile's variables for an empty lakehouse on the suite's servers: lake and warehouse in a new
-    MinIO bucket, the catalog in a new PostgreSQL database (``CIVICLAKE_HOME`` is left to the caller)."""
-    name = f"lake{uuid.uuid4().hex[:12]}"
-    cluster.minio.create_bucket(name)
-    cluster.postgres.create_database(name)
-    return {
-        "CIVICLAKE_PROFILE": "cluster",
-        "CIVICLAKE__S3__ENDPOINT_URL": cluster.minio.endpoint_url,
-        "CIVICLAKE__S3__BUCKET": name,
-        "CIVICLAKE__S3__REGION": cluster.minio.region,
-        "CIVICLAKE__S3__ACCESS_KEY_ID": cluster.minio.access_key_id,
-        "CIVICLAKE__S3__SECRET_ACCESS_KEY": cluster.minio.secret_access_key,
-        "CIVICLAKE__CATALOG__URI": cluster.postgres.sqlalchemy_url(name),
-    }
 
 
 @dataclass

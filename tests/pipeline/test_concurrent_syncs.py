@@ -33,7 +33,8 @@ from civiclake.config import load_settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.process import wait_until
 from civiclake.warehouse.state import SyncState
-from tests.pipeline.lakehouse import CODES_POSTAUX, MIRROR_FILES, Lakehouse, fresh_cluster_lakehouse, zip_bytes
+from tests.pipeline.lakehouse import CODES_POSTAUX, MIRROR_FILES, Lakehouse, zip_bytes
+from tests.servers.cluster import fresh_cluster_lakehouse
 
 pytestmark = pytest.mark.integration
 
