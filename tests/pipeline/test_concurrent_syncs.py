@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pytest
 
 from civiclake.config import load_settings
-from civiclake.demo.mirror.server import MirrorServer
+from civiclake.demo.mirror.server import Fault, MirrorServer
 from civiclake.servers.process import wait_until
 from civiclake.warehouse.state import SyncState
 from tests.pipeline.lakehouse import CODES_POSTAUX, MIRROR_FILES, Lakehouse, zip_bytes
@@ -109,7 +109,7 @@ class GatedMirror(MirrorServer):
     def release_downloads(self) -> None:
         self.released.set()
 
-    def take_fault(self, path: str):  # type: ignore[no-untyped-def]
+    def take_fault(self, path: str) -> Fault | None:
         stored = self.catalog.file_at(path)
         if stored is not None and stored.resource["id"] == RESOURCE:
             if self.barrier is not None:
