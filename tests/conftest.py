@@ -16,7 +16,7 @@ from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.chart import chart_versions
 from civiclake.servers.minio import MinioServer, install_minio, running_minio
 from civiclake.servers.stack import ClusterServers
-from tests.servers.cluster import running_cluster_servers
+from tests.servers.cluster import fresh_cluster_lakehouse, running_cluster_servers
 from tests.servers.postgres import PostgresServer, running_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -83,3 +83,19 @@ def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServ
         binary, data_dir, access_key_id="civiclake-tests", secret_access_key=secrets.token_urlsafe(24)
     ) as server:
         yield server
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite-local", id="sqlite-local"),
+        pytest.param("postgresql-minio", id="postgresql-minio", marks=pytest.mark.integration),
+    ]
+)
+def backend_environment(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """The variables of an empty lakehouse on each pair of backends a profile uses: a SQLite catalog with files on
+    local disk (local profile), a PostgreSQL catalog with files in MinIO (cluster profile, on the suite's
+    servers). A test taking it runs once per pair, with one body."""
+    environment = {"CIVICLAKE_HOME": str(tmp_path / "home")}
+    if request.param == "postgresql-minio":
+        environment |= fresh_cluster_lakehouse(request.getfixturevalue("cluster"))
+    return environment

@@ -4,15 +4,23 @@ A resource's failure is recorded (``meta.ingestions``, the run's report) and the
 others. Bytes that were downloaded are always kept, in ``raw/`` or, when they failed verification, in
 ``quarantine/``. A resource whose catalogue entry has not changed since its last success is not
 downloaded at all; one whose bytes have not changed is not loaded again.
+
+Runs may overlap (two terminals, an Airflow retry beside a slow first try): a part is loaded under its table's
+lock (``civiclake.warehouse.locks``), from the check that the table does not hold the raw file yet to the record
+of the load, so one run loads it and the others find it there. A run killed between its commit and its record
+leaves rows ``meta.ingestions`` does not mention: the next run that meets that raw file records them. Scratch
+files live in a folder per run (``civiclake.lake.scratch``), deleted when the run ends or, after a kill, by the
+next run.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,11 +29,13 @@ from civiclake.errors import ChecksumMismatchError, CivicLakeError, TooLargeErro
 from civiclake.formats import DetectedFormat, ReadLimits, detect_format, open_tabular
 from civiclake.lake.filesystem import lake_storage, warehouse_storage
 from civiclake.lake.raw import RawFile, RawZone
+from civiclake.lake.scratch import RunScratch, remove_abandoned
 from civiclake.naming import bound_length, normalise_identifier
 from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailure, Resource
 from civiclake.sources.http import Download
-from civiclake.warehouse.bronze import BronzeLoader, Lineage
+from civiclake.warehouse.bronze import NAMESPACE, BronzeLoader, CommittedFile, Lineage
 from civiclake.warehouse.catalog import open_catalog
+from civiclake.warehouse.locks import TableLocks
 from civiclake.warehouse.meta import DATASET_LEVEL, DatasetRecord, IngestionRecord, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
@@ -96,6 +106,8 @@ class SyncPipeline:
         self.loader = BronzeLoader(self.catalog, warehouse_storage(settings))
         self.meta = MetaTables(self.catalog)
         self.state = SyncState(settings.catalog_uri)
+        self.table_locks = TableLocks(settings.catalog_uri, settings.catalog.name)
+        self._scratch: RunScratch | None = None
         self.limits = ReadLimits(
             max_archive_members=settings.reading.max_archive_members,
             max_expanded_bytes=settings.reading.max_expanded_bytes,
@@ -104,6 +116,7 @@ class SyncPipeline:
 
     def close(self) -> None:
         self.state.close()
+        self.table_locks.close()
 
     def sync(self, connector: Connector, *, full_refresh: bool = False) -> SyncReport:
         batch_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -113,6 +126,9 @@ class SyncPipeline:
         # Dataset-level rows of meta.ingestions (no resource): a dataset that could not be discovered, or had
         # nothing to load, is on record with its reason like a resource that failed.
         dataset_outcomes: list[IngestionRecord] = []
+        remove_abandoned(self.settings.scratch_dir)
+        self._scratch = RunScratch.create(self.settings.scratch_dir, batch_id)
+        self.loader.scratch_dir = self._scratch.path
         try:
             for found in connector.discover():
                 if isinstance(found, DiscoveryFailure):
@@ -134,6 +150,9 @@ class SyncPipeline:
                     report.outcomes.append(outcome)
                     self.progress.resource_finished(outcome)
         finally:
+            self._scratch.close()
+            self._scratch = None
+            self.loader.scratch_dir = None
             # One commit for the catalogue snapshot of the whole run, even when it stopped early.
             self.meta.append("datasets", dataset_records)
             self.meta.append("ingestions", dataset_outcomes)
@@ -213,9 +232,9 @@ class SyncPipeline:
         outcome: ResourceOutcome,
         recorder: _Recorder,
     ) -> None:
-        scratch = self.settings.scratch_dir
-        scratch.mkdir(parents=True, exist_ok=True)
-        local_file = scratch / f"{batch_id}-{uuid.uuid4().hex}"
+        assert self._scratch is not None, "resources are synced within a run"
+        folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
+        local_file = folder / "download"
         try:
             extracted_at = datetime.now(UTC).replace(microsecond=0)
             clock = time.monotonic()
@@ -255,13 +274,14 @@ class SyncPipeline:
                 )
             recorder.format = detected
             outcome.format = detected.format
-            self._load_parts(local_file, resource, names, batch_id, extracted_at, outcome, recorder)
+            self._load_parts(local_file, folder / "parts", resource, names, batch_id, extracted_at, outcome, recorder)
         finally:
-            local_file.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _load_parts(
         self,
         local_file: Path,
+        workdir: Path,
         resource: Resource,
         names: tuple[str, str],
         batch_id: str,
@@ -271,7 +291,6 @@ class SyncPipeline:
     ) -> None:
         raw = recorder.raw
         assert raw is not None
-        workdir = self.settings.scratch_dir / f"{local_file.name}.parts"
         parts = open_tabular(local_file, resource.declared_format, self.limits, workdir=workdir)
         failures = []
         part_statuses = set()
@@ -296,30 +315,46 @@ class SyncPipeline:
                 "civiclake.resource-title": resource.title,
                 "civiclake.part": part.name or "",
             }
+            qualified = f"{NAMESPACE}.{table_name}"
             try:
-                result = self.loader.load(table_name, part, lineage, properties)
+                # Held until the load is recorded: a run that waited for it finds the rows and their record.
+                with self.table_locks.hold(qualified):
+                    result = self.loader.load(table_name, part, lineage, properties)
+                    if result.status == "unchanged":
+                        self._record_unrecorded_load(qualified, part.name, part.format.encoding, raw, recorder)
+                    self.meta.append("schema_changes", result.schema_changes)
+                    recorder.write(
+                        status=result.status,
+                        part=part.name,
+                        table=qualified,
+                        rows=result.rows,
+                        load_seconds=time.monotonic() - clock,
+                        encoding=part.format.encoding,
+                    )
             except Exception as error:
                 message = f"{resource.label}{' member ' + repr(part.name) if part.name else ''}: {_describe(error)}"
                 failures.append(message)
-                recorder.write(status="failed", error=message, part=part.name, table=f"bronze.{table_name}")
+                recorder.write(status="failed", error=message, part=part.name, table=qualified)
                 continue
-            self.meta.append("schema_changes", result.schema_changes)
             part_statuses.add(result.status)
             outcome.rows += result.rows
-            outcome.tables.append(f"bronze.{table_name}")
-            recorder.write(
-                status=result.status,
-                part=part.name,
-                table=f"bronze.{table_name}",
-                rows=result.rows,
-                load_seconds=time.monotonic() - clock,
-                encoding=part.format.encoding,
-            )
+            outcome.tables.append(qualified)
         if failures:
             outcome.status, outcome.error = "failed", "; ".join(failures)
         else:
             # Every part already in its table (a full refresh of identical bytes): nothing was added.
             outcome.status = "unchanged" if part_statuses == {"unchanged"} else "loaded"
+
+    def _record_unrecorded_load(
+        self, table: str, part: str | None, encoding: str | None, raw: RawFile, recorder: _Recorder
+    ) -> None:
+        """The table holds this raw file: when ``meta.ingestions`` has no "loaded" record of it, the run that
+        committed it was killed before recording it; record that load now, from the rows themselves."""
+        if self.meta.records_load(table, raw.sha256):
+            return
+        committed = self.loader.committed_file(table, raw.sha256)
+        if committed is not None:
+            recorder.write_recovered(committed, part=part, table=table, encoding=encoding)
 
     def _keep(
         self,
@@ -370,34 +405,57 @@ class _Recorder:
         load_seconds: float | None = None,
         encoding: str | None = None,
     ) -> None:
+        record = self._record(status, error, part, table, rows, raw_bytes, load_seconds, encoding)
+        self.meta.append("ingestions", [record])
+
+    def write_recovered(self, committed: CommittedFile, *, part: str | None, table: str, encoding: str | None) -> None:
+        """The "loaded" record a killed run could not write, from what its rows say: its batch, its raw file,
+        its row count and when it committed (the moment is all that is known of its timing)."""
+        record = replace(
+            self._record("loaded", None, part, table, committed.rows, None, None, encoding),
+            batch_id=committed.batch_id,
+            raw_path=committed.raw_path,
+            extracted_at=committed.extracted_at,
+            started_at=committed.ingested_at,
+            finished_at=committed.ingested_at,
+            download_seconds=None,
+        )
+        self.meta.append("ingestions", [record])
+
+    def _record(
+        self,
+        status: str,
+        error: str | None,
+        part: str | None,
+        table: str | None,
+        rows: int,
+        raw_bytes: int | None,
+        load_seconds: float | None,
+        encoding: str | None,
+    ) -> IngestionRecord:
         resource = self.resource
-        self.meta.append(
-            "ingestions",
-            [
-                IngestionRecord(
-                    batch_id=self.batch_id,
-                    source=resource.source,
-                    dataset_id=resource.dataset_id,
-                    dataset_slug=resource.dataset_slug,
-                    resource_id=resource.resource_id,
-                    resource_title=resource.title,
-                    part=part,
-                    table_name=table,
-                    raw_path=self.raw.uri if self.raw else None,
-                    raw_sha256=self.raw.sha256 if self.raw else (self.downloaded.sha256 if self.downloaded else None),
-                    raw_bytes=raw_bytes if raw_bytes is not None else (self.raw.size if self.raw else None),
-                    format=self.format.format if self.format else None,
-                    encoding=encoding or (self.format.encoding if self.format else None),
-                    rows=rows,
-                    status=status,
-                    error=error,
-                    extracted_at=self.extracted_at,
-                    started_at=self.started,
-                    finished_at=datetime.now(UTC),
-                    download_seconds=self.download_seconds,
-                    load_seconds=load_seconds,
-                )
-            ],
+        return IngestionRecord(
+            batch_id=self.batch_id,
+            source=resource.source,
+            dataset_id=resource.dataset_id,
+            dataset_slug=resource.dataset_slug,
+            resource_id=resource.resource_id,
+            resource_title=resource.title,
+            part=part,
+            table_name=table,
+            raw_path=self.raw.uri if self.raw else None,
+            raw_sha256=self.raw.sha256 if self.raw else (self.downloaded.sha256 if self.downloaded else None),
+            raw_bytes=raw_bytes if raw_bytes is not None else (self.raw.size if self.raw else None),
+            format=self.format.format if self.format else None,
+            encoding=encoding or (self.format.encoding if self.format else None),
+            rows=rows,
+            status=status,
+            error=error,
+            extracted_at=self.extracted_at,
+            started_at=self.started,
+            finished_at=datetime.now(UTC),
+            download_seconds=self.download_seconds,
+            load_seconds=load_seconds,
         )
 
 

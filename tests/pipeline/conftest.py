@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from civiclake.config import Settings, load_settings
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.stack import ClusterServers
 from tests.pipeline.lakehouse import Lakehouse, fast_retries
+from tests.servers.cluster import fresh_cluster_lakehouse
 
 
 @pytest.fixture
@@ -27,17 +27,5 @@ def lakehouse(settings: Settings) -> Lakehouse:
 def cluster_settings(cluster: ClusterServers, mirror: MirrorServer, tmp_path: Path) -> Settings:
     """The cluster profile on the suite's MinIO and PostgreSQL: lake and warehouse in a fresh bucket, catalog in a
     fresh PostgreSQL database, so each test starts from an empty lakehouse."""
-    name = f"lake{uuid.uuid4().hex[:12]}"
-    cluster.minio.create_bucket(name)
-    cluster.postgres.create_database(name)
-    environ = {
-        "CIVICLAKE_PROFILE": "cluster",
-        "CIVICLAKE_HOME": str(tmp_path / "scratch"),
-        "CIVICLAKE__S3__ENDPOINT_URL": cluster.minio.endpoint_url,
-        "CIVICLAKE__S3__BUCKET": name,
-        "CIVICLAKE__S3__REGION": cluster.minio.region,
-        "CIVICLAKE__S3__ACCESS_KEY_ID": cluster.minio.access_key_id,
-        "CIVICLAKE__S3__SECRET_ACCESS_KEY": cluster.minio.secret_access_key,
-        "CIVICLAKE__CATALOG__URI": cluster.postgres.sqlalchemy_url(name),
-    }
+    environ = {**fresh_cluster_lakehouse(cluster), "CIVICLAKE_HOME": str(tmp_path / "scratch")}
     return fast_retries(load_settings(environ=environ), mirror)

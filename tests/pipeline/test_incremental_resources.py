@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from civiclake.config import Settings
+from civiclake.config import Settings, load_settings
 from civiclake.errors import SourceError
 from civiclake.pipeline import SyncPipeline, SyncReport
 from civiclake.sources.base import DatasetInfo, DiscoveredDataset, Resource
@@ -176,8 +176,10 @@ def test_resources_of_one_entity_append_to_one_table(lakehouse: Lakehouse, tmp_p
     assert sorted(lakehouse.table("bronze.drops__shop__orders")["order_id"].to_pylist()) == ["A", "B", "C"]
 
 
-def test_a_state_table_from_before_cursors_gains_the_column(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'catalog.db'}"
+def test_a_state_table_from_before_cursors_gains_the_column(backend_environment: dict[str, str]) -> None:
+    settings = load_settings(environ=backend_environment)
+    settings.home.mkdir(parents=True)
+    uri = settings.catalog_uri
     engine = sa.create_engine(uri)
     with engine.begin() as connection:
         connection.execute(
@@ -185,8 +187,15 @@ def test_a_state_table_from_before_cursors_gains_the_column(tmp_path: Path) -> N
                 "CREATE TABLE civiclake_resource_state (source VARCHAR(64), resource_id VARCHAR(255), "
                 "dataset_id VARCHAR(255) NOT NULL, dataset_name VARCHAR(64) NOT NULL, "
                 "resource_name VARCHAR(64) NOT NULL, change_marker TEXT, sha256 VARCHAR(64), raw_path TEXT, "
-                "last_success_at DATETIME, last_attempt_at DATETIME, last_status VARCHAR(32), last_error TEXT, "
+                "last_success_at TIMESTAMP WITH TIME ZONE, last_attempt_at TIMESTAMP WITH TIME ZONE, "
+                "last_status VARCHAR(32), last_error TEXT, "
                 "PRIMARY KEY (source, resource_id))"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO civiclake_resource_state (source, resource_id, dataset_id, dataset_name, resource_name, "
+                "sha256, last_status) VALUES ('ledger', 'archive', 'book', 'book', 'archive', 'abc', 'loaded')"
             )
         )
     engine.dispose()
@@ -195,6 +204,12 @@ def test_a_state_table_from_before_cursors_gains_the_column(tmp_path: Path) -> N
     try:
         state.assign_names("ledger", "book", "entries", "book", "entries")
         state.record("ledger", "entries", status="loaded", cursor="42")
-        assert state.for_source("ledger")["entries"].cursor == "42"
+        known = state.for_source("ledger")
+        assert known["entries"].cursor == "42"
+        assert (known["archive"].sha256, known["archive"].last_status, known["archive"].cursor) == (
+            "abc",
+            "loaded",
+            None,
+        )
     finally:
         state.close()

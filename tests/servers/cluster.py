@@ -3,6 +3,7 @@ after installing PostgreSQL's Debian package if it is missing, rather than skipp
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,3 +19,20 @@ def running_cluster_servers(base_dir: Path) -> Iterator[ClusterServers]:
     ensure_postgres_installed()
     with running_cluster(base_dir) as servers:
         yield servers
+
+
+def fresh_cluster_lakehouse(cluster: ClusterServers) -> dict[str, str]:
+    """The cluster profile's variables for an empty lakehouse on the suite's servers: lake and warehouse in a new
+    MinIO bucket, the catalog in a new PostgreSQL database (``CIVICLAKE_HOME`` is left to the caller)."""
+    name = f"lake{uuid.uuid4().hex[:12]}"
+    cluster.minio.create_bucket(name)
+    cluster.postgres.create_database(name)
+    return {
+        "CIVICLAKE_PROFILE": "cluster",
+        "CIVICLAKE__S3__ENDPOINT_URL": cluster.minio.endpoint_url,
+        "CIVICLAKE__S3__BUCKET": name,
+        "CIVICLAKE__S3__REGION": cluster.minio.region,
+        "CIVICLAKE__S3__ACCESS_KEY_ID": cluster.minio.access_key_id,
+        "CIVICLAKE__S3__SECRET_ACCESS_KEY": cluster.minio.secret_access_key,
+        "CIVICLAKE__CATALOG__URI": cluster.postgres.sqlalchemy_url(name),
+    }

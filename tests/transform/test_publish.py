@@ -9,13 +9,22 @@ import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.types import DateType, LongType, StringType
 
+from civiclake.config import Settings, load_settings
+from civiclake.lake.filesystem import warehouse_storage
 from civiclake.transform.project import TransformError
 from civiclake.transform.publish import Relation, publish_relations
+from civiclake.warehouse.catalog import open_catalog
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> SqlCatalog:
-    catalog = SqlCatalog("test", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=f"file://{tmp_path / 'wh'}")
+def settings(backend_environment: dict[str, str]) -> Settings:
+    return load_settings(environ=backend_environment)
+
+
+@pytest.fixture
+def catalog(settings: Settings) -> SqlCatalog:
+    """The profile's catalog: SQLite with files on disk, or PostgreSQL with files in MinIO."""
+    catalog = open_catalog(settings)
     catalog.create_namespace("gold")
     return catalog
 
@@ -34,11 +43,14 @@ def publish(catalog: SqlCatalog, tmp_path: Path, **descriptions: str) -> None:
     publish_relations(catalog, tmp_path / "warehouse.duckdb", tmp_path / "extensions", [relation])
 
 
-def test_a_new_version_replaces_rows_and_schema_in_one_commit(catalog: SqlCatalog, tmp_path: Path) -> None:
+def test_a_new_version_replaces_rows_and_schema_in_one_commit(
+    catalog: SqlCatalog, settings: Settings, tmp_path: Path
+) -> None:
     database = tmp_path / "warehouse.duckdb"
     build(database, "CREATE TABLE gold.sales AS SELECT 1::INTEGER AS day, 'a' AS label, 2.5::DOUBLE AS amount")
     publish(catalog, tmp_path, day="Day number.")
     table = catalog.load_table(("gold", "sales"))
+    assert table.location().startswith(warehouse_storage(settings).uri_prefix)  # s3:// on the cluster profile
     assert table.scan().to_arrow().to_pylist() == [{"day": 1, "label": "a", "amount": 2.5}]
     assert table.schema().find_field("day").doc == "Day number."
     assert table.properties["comment"] == "Sales per day."

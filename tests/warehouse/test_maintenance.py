@@ -1,17 +1,18 @@
-"""Iceberg upkeep on real tables (pyiceberg SQL catalog on SQLite, files on disk): compaction keeps every row,
-expiry keeps what it must, orphan removal never touches a referenced file, and one broken table does not stop the
-others. The Trino engine's statements are checked by parsing them as Trino SQL (no Trino server runs here)."""
+"""Iceberg upkeep on real tables, on both profiles' backends (pyiceberg's SQL catalog on SQLite with files on
+disk, and on PostgreSQL with files in MinIO): compaction keeps every row, expiry keeps what it must, orphan removal
+never touches a referenced file nor a young one, and one broken table does not stop the others. The Trino
+engine's statements are checked here by parsing them as Trino SQL; tests/cluster runs them on Trino."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
@@ -47,7 +48,13 @@ EVERYTHING_OLD = MaintenanceOptions(
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(backend_environment: dict[str, str]) -> Settings:
+    return load_settings(environ=backend_environment)
+
+
+@pytest.fixture
+def local_settings(tmp_path: Path) -> Settings:
+    """For the tests that need no table: the local profile only."""
     return load_settings(environ={"CIVICLAKE_HOME": str(tmp_path / "home")})
 
 
@@ -76,14 +83,16 @@ def appended(catalog: SqlCatalog, name: str, batches: list[pa.Table]) -> Table:
     return catalog.load_table(name)
 
 
-def registered(catalog: SqlCatalog, name: str, batches: list[pa.Table], folder: Path) -> Table:
-    """A table written like bronze is: plain Parquet files (no field ids) registered with add_files."""
+def registered(catalog: SqlCatalog, name: str, batches: list[pa.Table], settings: Settings) -> Table:
+    """A table written like bronze is: plain Parquet files (no field ids) in the warehouse, registered with
+    add_files."""
     table = day_partitioned(catalog, name)
+    storage = warehouse_storage(settings)
     for index, rows in enumerate(batches):
-        path = folder / f"part-{index}.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows, path)
-        table.add_files([path.as_uri()])
+        relative = f"incoming/{name}/part-{index}.parquet"
+        storage.filesystem.create_dir(storage.path(relative).rsplit("/", 1)[0], recursive=True)
+        pq.write_table(rows, storage.path(relative), filesystem=storage.filesystem)
+        table.add_files([storage.uri(relative)])
     return catalog.load_table(name)
 
 
@@ -101,9 +110,23 @@ def engine(
     return PyicebergMaintenance(catalog, warehouse_storage(settings), options)
 
 
-def age(path: Path, hours: float) -> None:
-    then = time.time() - hours * 3600
-    os.utime(path, (then, then))
+def stored_files(settings: Settings, location: str) -> dict[str, datetime]:
+    """Every file under a table's location, as its file system names it (``/abs/path`` or ``bucket/key``), with
+    the time it was last written."""
+    root = location.split("://", 1)[-1].rstrip("/")
+    selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+    return {
+        info.path: info.mtime.astimezone(UTC) if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
+        for info in warehouse_storage(settings).filesystem.get_file_info(selector)
+        if info.is_file
+    }
+
+
+def older_than_all_but(newest_old: datetime, margin: timedelta = timedelta(milliseconds=50)) -> timedelta:
+    """An orphan age limit that makes files written up to ``newest_old`` old and later ones young: the limit is
+    measured back from the moment maintenance runs (an instant after this), and nothing can set an object's
+    modification time on an S3 server, so the young file is written a while after the old ones."""
+    return datetime.now(UTC) - (newest_old + margin)
 
 
 def test_compaction_rewrites_small_files_of_a_partition_and_keeps_every_row(
@@ -131,8 +154,8 @@ def test_compaction_rewrites_small_files_of_a_partition_and_keeps_every_row(
     assert engine(catalog, settings).run("compact", "meta.events").status == "unchanged"
 
 
-def test_compaction_of_a_table_registered_like_bronze(catalog: SqlCatalog, settings: Settings, tmp_path: Path) -> None:
-    table = registered(catalog, "bronze.registered", [batch(i * 3, 3, DAY_ONE) for i in range(4)], tmp_path / "files")
+def test_compaction_of_a_table_registered_like_bronze(catalog: SqlCatalog, settings: Settings) -> None:
+    table = registered(catalog, "bronze.registered", [batch(i * 3, 3, DAY_ONE) for i in range(4)], settings)
     outcome = engine(catalog, settings).run("compact", "bronze.registered")
     table = catalog.load_table("bronze.registered")
     assert (outcome.status, outcome.files_removed, outcome.files_added) == ("changed", 4, 1)
@@ -161,27 +184,29 @@ def test_orphan_removal_deletes_only_old_unreferenced_files(catalog: SqlCatalog,
     maintenance.run("compact", "meta.files")
     maintenance.run("expire-snapshots", "meta.files")
     table = catalog.load_table("meta.files")
-    root = Path(table.location().removeprefix("file://"))
-    everything = {path for path in root.rglob("*") if path.is_file()}
-    referenced = {Path(path) for path in referenced_files(table)}
-    unreferenced = everything - referenced
+    everything = stored_files(settings, table.location())
+    referenced = referenced_files(table)
+    unreferenced = set(everything) - referenced
     assert len(unreferenced) >= 4, "the four compacted files and their manifests are no longer referenced"
-    young_stray = root / "data" / "in-flight.parquet"
-    young_stray.write_bytes(b"written by a sync that has not committed yet")
-    for path in everything:
-        age(path, 200)
+    newest_old = max(everything.values())
+    time.sleep(2)  # the young file is written well after the old ones: their ages differ by that much
+    storage = warehouse_storage(settings)
+    young_stray = f"{table.location().split('://', 1)[-1].rstrip('/')}/data/in-flight.parquet"
+    with storage.filesystem.open_output_stream(young_stray) as stream:
+        stream.write(b"written by a sync that has not committed yet")
+    assert stored_files(settings, table.location())[young_stray] > newest_old + timedelta(seconds=1)
 
-    dry = PyicebergMaintenance(catalog, warehouse_storage(settings), MaintenanceOptions(dry_run=True))
-    assert dry.run("remove-orphans", "meta.files").files_removed == len(unreferenced)
-    assert all(path.exists() for path in everything)
+    dry = MaintenanceOptions(dry_run=True, orphan_older_than=older_than_all_but(newest_old))
+    assert engine(catalog, settings, dry).run("remove-orphans", "meta.files").files_removed == len(unreferenced)
+    assert set(stored_files(settings, table.location())) == set(everything) | {young_stray}
 
-    week = MaintenanceOptions(orphan_older_than=timedelta(days=7))
-    outcome = engine(catalog, settings, week).run("remove-orphans", "meta.files")
+    limit = MaintenanceOptions(orphan_older_than=older_than_all_but(newest_old))
+    outcome = engine(catalog, settings, limit).run("remove-orphans", "meta.files")
 
     assert outcome.status == "changed" and outcome.files_removed == len(unreferenced)
-    assert all(not path.exists() for path in unreferenced)
-    assert all(path.exists() for path in referenced if path.is_relative_to(root))
-    assert young_stray.exists(), "younger than the grace period: maybe a write in flight"
+    remaining = set(stored_files(settings, table.location()))
+    assert remaining == (set(everything) - unreferenced) | {young_stray}, "younger than the limit: maybe in flight"
+    assert referenced <= remaining, "every file the table points to is still there"
     assert ids(catalog.load_table("meta.files")) == list(range(40))
 
 
@@ -190,7 +215,7 @@ def test_a_broken_table_is_reported_and_the_others_are_still_maintained(
 ) -> None:
     appended(catalog, "meta.good", [batch(i * 10, 10, DAY_ONE) for i in range(3)])
     broken = appended(catalog, "meta.broken", [batch(i * 10, 10, DAY_ONE) for i in range(3)])
-    Path(broken.current_snapshot().manifest_list.removeprefix("file://")).unlink()
+    warehouse_storage(settings).filesystem.delete_file(broken.current_snapshot().manifest_list.split("://", 1)[-1])
 
     maintenance = engine(catalog, settings)
     report = run_maintenance(
@@ -206,29 +231,40 @@ def test_a_broken_table_is_reported_and_the_others_are_still_maintained(
     assert len(data_files(catalog.load_table("meta.good"))) == 1
 
 
-def test_an_unknown_table_is_a_usage_error(catalog: SqlCatalog, settings: Settings) -> None:
+def test_an_unknown_table_is_a_usage_error(local_settings: Settings) -> None:
     with pytest.raises(ConfigurationError, match=r"no such table: bronze\.nope"):
-        run_maintenance_command(settings, catalog, "compact", tables=["bronze.nope"])
+        run_maintenance_command(local_settings, open_catalog(local_settings), "compact", tables=["bronze.nope"])
 
 
 def test_civiclake_maintain_runs_the_three_actions_and_writes_its_summary(
-    catalog: SqlCatalog, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    catalog: SqlCatalog,
+    backend_environment: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     appended(catalog, "meta.cli", [batch(i * 10, 10, DAY_ONE) for i in range(5)])
-    monkeypatch.setenv("CIVICLAKE_HOME", str(settings.home))
+    for name, value in backend_environment.items():
+        monkeypatch.setenv(name, value)
     summary = tmp_path / "summary.json"
     runner = CliRunner()
-    result = runner.invoke(cli, ["maintain", "--summary-json", str(summary), "compact", "--min-files", "2"], obj={})
+    # pyiceberg's engine on both profiles: Trino's (the cluster profile's default) is run in tests/cluster.
+    result = runner.invoke(
+        cli,
+        ["maintain", "--engine", "pyiceberg", "--summary-json", str(summary), "compact", "--min-files", "2"],
+        obj={},
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(summary.read_text())["tables"] == ["meta.cli"]
 
     # Without a subcommand: compaction, expiry and orphan removal in that order, each with its defaults.
-    result = runner.invoke(cli, ["maintain", "--table", "meta.cli", "--summary-json", str(summary)], obj={})
+    result = runner.invoke(
+        cli, ["maintain", "--engine", "pyiceberg", "--table", "meta.cli", "--summary-json", str(summary)], obj={}
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(summary.read_text())["command"] == "maintain remove-orphans"
     assert ids(catalog.load_table("meta.cli")) == list(range(50))
 
-    result = runner.invoke(cli, ["maintain", "--table", "meta.nope", "compact"], obj={})
+    result = runner.invoke(cli, ["maintain", "--engine", "pyiceberg", "--table", "meta.nope", "compact"], obj={})
     assert result.exit_code == 2 and "no such table" in result.output
 
 
@@ -251,7 +287,7 @@ def test_trino_statements_name_the_table_safely_and_call_the_iceberg_procedures(
 
 
 def test_the_cluster_profile_maintains_through_trino_and_says_what_is_missing(
-    settings: Settings, catalog: SqlCatalog, monkeypatch: pytest.MonkeyPatch
+    local_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TRINO_HOST", raising=False)
     with pytest.raises(ConfigurationError, match="TRINO_HOST"):
@@ -261,4 +297,4 @@ def test_the_cluster_profile_maintains_through_trino_and_says_what_is_missing(
     endpoint = TrinoEndpoint.from_environment({"TRINO_HOST": "civiclake-trino", "TRINO_PORT": "8080"})
     assert (endpoint.catalog, endpoint.http_scheme) == ("iceberg", "http")
     with pytest.raises(ConfigurationError, match="TRINO_HOST"):
-        run_maintenance_command(settings, catalog, "compact", tables=[], engine="trino")
+        run_maintenance_command(local_settings, open_catalog(local_settings), "compact", tables=[], engine="trino")

@@ -5,7 +5,9 @@ table's data folder, then registers the files with ``add_files`` in a single tra
 carries any schema evolution. A part that can hand its rows over as a polars query (a large CSV) is
 written by polars on every core, lineage columns included; any other part streams its record batches
 through pyarrow, one row group per batch. A failure before the commit deletes the files it wrote: the table
-never shows part of a file. A raw file already present in the table (same sha256) is not loaded again.
+never shows part of a file. A raw file already present in the table (same sha256) is not loaded again; that
+check holds only if no other writer loads the table between it and the commit, so callers hold the table's lock
+(``civiclake.warehouse.locks``) around ``load``.
 
 Schema evolution: a new column is added; a column whose new values do not fit the table's type is
 widened to string (Iceberg cannot promote long to string, so the table's files are rewritten with the
@@ -20,7 +22,7 @@ import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -96,6 +98,17 @@ class LoadResult:
 
 
 @dataclass(frozen=True)
+class CommittedFile:
+    """What a table's rows say about the load of one raw file: the run, the file kept, the count, the moments."""
+
+    batch_id: str
+    raw_path: str
+    rows: int
+    extracted_at: datetime
+    ingested_at: datetime
+
+
+@dataclass(frozen=True)
 class _Plan:
     """How an incoming part meets the table: columns to add, columns to widen, the final schema, and the
     table's data columns the part does not have (null in its rows)."""
@@ -107,9 +120,12 @@ class _Plan:
 
 
 class BronzeLoader:
-    def __init__(self, catalog: Catalog, warehouse: LakeStorage) -> None:
+    def __init__(self, catalog: Catalog, warehouse: LakeStorage, scratch_dir: Path | None = None) -> None:
         self.catalog = catalog
         self.warehouse = warehouse
+        # Where a file bound for an object store is written first: the run's scratch folder, sized for
+        # downloads (a pod's /tmp may not be), else the system's temporary folder.
+        self.scratch_dir = scratch_dir
 
     def load(self, table_name: str, part: TabularPart, lineage: Lineage, properties: dict[str, str]) -> LoadResult:
         identifier = (NAMESPACE, table_name)
@@ -159,6 +175,24 @@ class BronzeLoader:
         scan = table.scan(row_filter=row_filter, selected_fields=("_raw_sha256",), limit=1)
         return scan.to_arrow().num_rows > 0
 
+    def committed_file(self, table_name: str, sha256: str) -> CommittedFile | None:
+        """The load of raw file ``sha256`` into ``table_name`` (``bronze.x``) as its rows record it, or None."""
+        table = self.catalog.load_table(table_name)
+        row_filter = EqualTo("_raw_sha256", sha256)  # type: ignore[call-arg,arg-type,misc]  # pyiceberg's overloads
+        columns = ("_batch_id", "_raw_path", "_extracted_at", "_ingested_at")
+        found: CommittedFile | None = None
+        rows = 0
+        for batch in table.scan(row_filter=row_filter, selected_fields=columns).to_arrow_batch_reader():
+            if batch.num_rows == 0:
+                continue
+            rows += batch.num_rows
+            if found is None:
+                first = batch.slice(0, 1).to_pylist()[0]
+                found = CommittedFile(
+                    first["_batch_id"], first["_raw_path"], 0, first["_extracted_at"], first["_ingested_at"]
+                )
+        return None if found is None else replace(found, rows=rows)
+
     def catalog_location(self, identifier: tuple[str, str]) -> str:
         return self.warehouse.uri(f"{identifier[0]}/{identifier[1]}")
 
@@ -200,7 +234,11 @@ class BronzeLoader:
 
         path = self._fs_path(uri)
         filesystem = self.warehouse.filesystem
-        local = Path(path) if self.warehouse.is_local else Path(tempfile.mkdtemp(prefix="civiclake-bronze-")) / "part"
+        local = (
+            Path(path)
+            if self.warehouse.is_local
+            else Path(tempfile.mkdtemp(prefix="civiclake-bronze-", dir=self.scratch_dir)) / "part"
+        )
         try:
             local.parent.mkdir(parents=True, exist_ok=True)
             try:

@@ -7,8 +7,11 @@ On PostgreSQL this is the same schema as Iceberg's JDBC catalog, so Trino reads 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
-import sqlalchemy.exc
+import sqlalchemy as sa
 from pyiceberg.catalog.sql import SqlCatalog
 
 from civiclake.config import HOME_VARIABLE, Settings
@@ -17,6 +20,7 @@ from civiclake.lake.filesystem import S3_CLIENT_ENVIRONMENT, warehouse_storage
 from civiclake.redaction import redact_url
 
 NAMESPACES = ("bronze", "meta")
+T = TypeVar("T")
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -41,10 +45,8 @@ def open_catalog(settings: Settings) -> SqlCatalog:
         raise ConfigurationError(f"{HOME_VARIABLE} {settings.home} cannot be used: {error}") from None
     uri = settings.catalog_uri
     try:
-        catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
-        for namespace in NAMESPACES:
-            catalog.create_namespace_if_not_exists(namespace)
-    except sqlalchemy.exc.SQLAlchemyError as error:
+        catalog = first_setup_retried(lambda: _open(settings))
+    except sa.exc.SQLAlchemyError as error:
         # The driver's own first line says why (refused, unknown host, bad password); SQLAlchemy's wrapping
         # repeats the statement and a link. The URL is shown without its password.
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
@@ -53,3 +55,27 @@ def open_catalog(settings: Settings) -> SqlCatalog:
             f"cannot open the Iceberg catalog database {redact_url(uri)} ({setting}): {reason}"
         ) from None
     return catalog
+
+
+def _open(settings: Settings) -> SqlCatalog:
+    catalog = SqlCatalog(settings.catalog.name, **catalog_properties(settings))
+    for namespace in NAMESPACES:
+        catalog.create_namespace_if_not_exists(namespace)
+    return catalog
+
+
+def first_setup_retried(setup: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``setup`` (look whether tables or rows exist, create them if not), again if it loses a race.
+
+    Two processes opening a new catalog database at once both see a table or namespace missing and both create
+    it; the second gets an error for a duplicate (a duplicate key, or a table that already exists). Looking
+    again then finds what the first made.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return setup()
+        except (sa.exc.IntegrityError, sa.exc.ProgrammingError, sa.exc.OperationalError):
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable: the loop returns or raises")

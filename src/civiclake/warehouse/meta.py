@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import And, EqualTo
 from pyiceberg.table import Table
 
 from civiclake.redaction import redact_text
@@ -135,6 +136,16 @@ class MetaTables:
             for record in records
         ]
         self.table(name).append(pa.Table.from_pylist(rows, schema=schema))
+
+    def records_load(self, table_name: str, sha256: str) -> bool:
+        """True when ``meta.ingestions`` records raw file ``sha256`` as loaded into ``table_name``, by any run."""
+        condition = And(
+            EqualTo("table_name", table_name),  # type: ignore[call-arg,arg-type,misc]  # pyiceberg's overloads
+            EqualTo("raw_sha256", sha256),  # type: ignore[call-arg,arg-type,misc]
+            EqualTo("status", "loaded"),  # type: ignore[call-arg,arg-type,misc]
+        )
+        scan = self.table("ingestions").refresh().scan(row_filter=condition, selected_fields=("status",), limit=1)
+        return scan.to_arrow().num_rows > 0
 
     def read(self, name: str) -> pa.Table:
         return self.table(name).refresh().scan().to_arrow()

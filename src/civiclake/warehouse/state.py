@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from civiclake.naming import bound_length, normalise_identifier
+from civiclake.warehouse.catalog import first_setup_retried
 
 _metadata = sa.MetaData()
 resource_state = sa.Table(
@@ -56,6 +57,9 @@ class ResourceState:
 class SyncState:
     def __init__(self, catalog_uri: str) -> None:
         self.engine = sa.create_engine(catalog_uri)
+        first_setup_retried(self._create_or_migrate)
+
+    def _create_or_migrate(self) -> None:
         _metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
 
@@ -87,6 +91,21 @@ class SyncState:
         title get distinct names from their ids, unless they name the same ``entity``: then they share
         its name, and so its table.
         """
+        try:
+            return self._assign_names(source, dataset_id, resource_id, dataset_label, resource_label, entity)
+        except sa.exc.IntegrityError:
+            # Another run, syncing the same resource at the same moment, named it first: its names stand.
+            return self._assign_names(source, dataset_id, resource_id, dataset_label, resource_label, entity)
+
+    def _assign_names(
+        self,
+        source: str,
+        dataset_id: str,
+        resource_id: str,
+        dataset_label: str,
+        resource_label: str,
+        entity: str | None,
+    ) -> tuple[str, str]:
         with self.engine.begin() as connection:
             existing = connection.execute(
                 sa.select(resource_state.c.dataset_name, resource_state.c.resource_name).where(
