@@ -8,6 +8,7 @@
 #   Ceph radosgw        a real S3 server (one monitor, one memstore OSD) standing in for MinIO
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
+#   Chromium            the headless browser that checks the `civiclake docs` site (Playwright drives it)
 #
 # and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
 # Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
@@ -27,6 +28,7 @@ PACKAGES=(
     prometheus
     prometheus-pushgateway
     shellcheck
+    chromium
 )
 
 log() {
