@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -224,3 +225,15 @@ def test_dbt_by_hand_in_the_project_folder_works_offline_and_leaves_only_ignored
         check=False,
     ).stdout.split()
     assert sorted(ignored) == top_level
+
+
+def test_docs_on_a_port_in_use_exits_2_naming_the_option_before_building(tmp_path: Path) -> None:
+    lakehouse = DbtLakehouse.create(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = lakehouse.civiclake("docs", "--port", str(port))
+    assert result.exit_code == 2
+    assert f"--port {port}: cannot listen on 127.0.0.1: Address already in use" in result.output
+    assert not (lakehouse.home / "dbt").exists()  # nothing was built

@@ -389,9 +389,19 @@ def transform(context: click.Context, dbt_arguments: tuple[str, ...]) -> None:
 def docs(context: click.Context, port: int, generate_only: bool) -> None:
     """The data catalogue: dbt docs generate on the active profile, then the site on http://127.0.0.1:PORT
     (models, columns, descriptions, lineage) until Ctrl-C."""
-    from civiclake.transform.docs import LOCALHOST, docs_server, generate_docs
+    from civiclake.transform.docs import LOCALHOST, DocsServer, generate_docs
     from civiclake.transform.project import TransformError
 
+    # The port first: a port in use is known in a millisecond, the site takes a minute to build.
+    server = None
+    if not generate_only:
+        try:
+            server = DocsServer(port, Path(os.devnull))
+        except OSError as error:
+            errors.print(
+                f"[bold red]configuration error:[/] --port {port}: cannot listen on {LOCALHOST}: {error.strerror}"
+            )
+            sys.exit(EXIT_USAGE)
     try:
         site = generate_docs(_settings(context), console)
     except TransformError as error:
@@ -404,13 +414,9 @@ def docs(context: click.Context, port: int, generate_only: bool) -> None:
     )
     if site.built == 0:
         console.print("[yellow]no model is built here yet: run `civiclake transform` for their columns and types[/]")
-    if generate_only:
+    if server is None:
         return
-    try:
-        server = docs_server(site.directory, port)
-    except OSError as error:
-        errors.print(f"[bold red]configuration error:[/] --port {port}: cannot listen on {LOCALHOST}: {error.strerror}")
-        sys.exit(EXIT_USAGE)
+    server.directory = site.directory
     console.print(f"serving the docs on http://{LOCALHOST}:{server.server_port}/  (Ctrl-C stops)")
     try:
         server.serve_forever()

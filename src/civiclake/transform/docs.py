@@ -10,7 +10,6 @@ also holds compiled SQL and run results, which a documentation site has no reaso
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 from dataclasses import dataclass
@@ -63,18 +62,23 @@ def generate_docs(settings: Settings, console: Console, *, project: DbtProject |
     return DocsSite(directory, len(models), built)
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class DocsServer(ThreadingHTTPServer):
+    """An HTTP server on 127.0.0.1 serving ``directory`` only; bound at creation (a port in use fails at once),
+    serving once ``serve_forever`` runs, so the site can be built in between."""
+
+    def __init__(self, port: int, directory: Path) -> None:
+        self.directory = directory
+        super().__init__((LOCALHOST, port), _DocsHandler)
+
+
+class _DocsHandler(SimpleHTTPRequestHandler):
+    server: DocsServer
+
+    def __init__(self, request: Any, client_address: Any, server: DocsServer) -> None:
+        super().__init__(request, client_address, server, directory=str(server.directory))
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request (dbt's page asks for each file) would bury the address printed above
-
-
-def docs_server(directory: Path, port: int) -> ThreadingHTTPServer:
-    """An HTTP server on 127.0.0.1:``port`` serving ``directory`` only (``serve_forever`` to run it).
-
-    Raises OSError when the port cannot be bound (in use, or privileged).
-    """
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    return ThreadingHTTPServer((LOCALHOST, port), handler)
 
 
 def _read(path: Path) -> dict[str, Any]:
