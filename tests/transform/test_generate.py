@@ -66,8 +66,8 @@ def test_generate_writes_a_typed_staging_view_for_each_new_table(open_data: Open
     # each column says more than its name: the file's own header, its type, its nulls and an example value
     assert re.fullmatch(
         r'"coordonneesXY" in the file, as text; no nulls in \d+ rows of the latest file; e\.g\. "\[.+\]"\.',
-        consolidated["coordonneesXY"],
-    ), consolidated["coordonneesXY"]
+        consolidated["coordonnees_xy"],
+    ), consolidated["coordonnees_xy"]
     geojson = column_descriptions(generated / f"{IRVE_GEOJSON}.yml")
     assert geojson["date_mise_en_service"].startswith('"date_mise_en_service" in the file, as date; ')
     assert consolidated["_raw_sha256"] == "{{ doc('lineage__raw_sha256') }}"  # one text for every lineage column
