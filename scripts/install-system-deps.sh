@@ -8,6 +8,7 @@
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
 #   etcd                the store of the Kubernetes API server the chart is installed on (tests/kubernetes)
+#   Chromium            the headless browser that checks the `civiclake docs` site (Playwright drives it)
 #
 # and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
 # Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
@@ -24,6 +25,7 @@ PACKAGES=(
     prometheus-pushgateway
     shellcheck
     etcd-server
+    chromium
 )
 
 log() {

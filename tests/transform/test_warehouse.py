@@ -254,6 +254,29 @@ def _assert_the_24h_metric_adds_up(run: WarehouseRun) -> None:
     assert from_facts["opened"] == incidents["n"]
 
 
+def test_every_column_of_every_silver_and_gold_model_is_described(warehouse: WarehouseRun) -> None:
+    """dbt docs is the data catalogue: each column the warehouse holds (catalog.json, from the built relations) has
+    a description in the project (manifest.json), the generated staging models included."""
+    result = warehouse.lakehouse.civiclake("docs", "--no-serve")
+    assert result.exit_code == 0, result.output[-3000:]
+    docs = warehouse.lakehouse.home / "dbt" / "docs"
+    manifest = json.loads((docs / "manifest.json").read_text())
+    catalog = json.loads((docs / "catalog.json").read_text())
+    models = {
+        key: node
+        for key, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["schema"] in ("silver", "gold")
+    }
+    assert {key for key in models if key in catalog["nodes"]} == set(models), "models not built"
+    undescribed = []
+    for key, node in models.items():
+        described = {name.lower() for name, column in node["columns"].items() if column.get("description", "").strip()}
+        for column in catalog["nodes"][key]["columns"]:
+            if column.lower() not in described:
+                undescribed.append(f"{node['name']}.{column}")
+    assert not undescribed, f"{len(undescribed)} columns without a description: {', '.join(sorted(undescribed))}"
+
+
 # --- the runs after: only what changed since the last successful build is built ---
 
 

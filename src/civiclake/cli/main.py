@@ -421,6 +421,53 @@ def transform(context: click.Context, full: bool, dbt_arguments: tuple[str, ...]
     sys.exit(report.exit_code)
 
 
+@cli.command("docs")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--no-serve", "--generate-only", "generate_only", is_flag=True, help="Build the site, print where, do not serve."
+)
+@click.pass_context
+@_handles_configuration_errors
+def docs(context: click.Context, port: int, generate_only: bool) -> None:
+    """The data catalogue: dbt docs generate on the active profile, then the site on http://127.0.0.1:PORT
+    (models, columns, descriptions, lineage) until Ctrl-C."""
+    from civiclake.transform.docs import LOCALHOST, DocsServer, generate_docs
+    from civiclake.transform.project import TransformError
+
+    # The port first: a port in use is known in a millisecond, the site takes a minute to build.
+    server = None
+    if not generate_only:
+        try:
+            server = DocsServer(port, Path(os.devnull))
+        except OSError as error:
+            errors.print(
+                f"[bold red]configuration error:[/] --port {port}: cannot listen on {LOCALHOST}: {error.strerror}"
+            )
+            sys.exit(EXIT_USAGE)
+    try:
+        site = generate_docs(_settings(context), console)
+    except TransformError as error:
+        errors.print(f"[bold red]docs failed:[/] {error}")
+        sys.exit(EXIT_PARTIAL)
+    console.print(
+        f"dbt docs in {site.directory} (index.html, manifest.json, catalog.json): {site.models} models, "
+        f"{site.built} built in this lakehouse",
+        soft_wrap=True,
+    )
+    if site.built == 0:
+        console.print("[yellow]no model is built here yet: run `civiclake transform` for their columns and types[/]")
+    if server is None:
+        return
+    server.directory = site.directory
+    console.print(f"serving the docs on http://{LOCALHOST}:{server.server_port}/  (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @cli.command("run")
 @click.option("--full-refresh", is_flag=True, help="Download again even what has not changed at the source.")
 @click.option("--full-build", is_flag=True, help="Build every dbt model, even when no bronze table changed.")

@@ -22,8 +22,8 @@ SOURCE_NAMESPACES = ("bronze", "meta")
 def prepare_duckdb_database(catalog: Catalog, database: Path, extensions_dir: Path) -> list[str]:
     """Create or refresh the views over the bronze and meta tables; returns their qualified names.
 
-    The extensions are installed into ``extensions_dir`` from their PyPI packages, where dbt-duckdb's
-    profile (``extensions`` + ``settings.extension_directory``) finds them without a network.
+    The extensions are installed into ``extensions_dir`` from their PyPI packages, where dbt (the profile
+    names it, and ``transform.duckdb_plugin`` loads them) finds them without a network.
     """
     database.parent.mkdir(parents=True, exist_ok=True)
     connection = open_database(database, extensions_dir)

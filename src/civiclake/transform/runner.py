@@ -89,26 +89,8 @@ def run_transform(
     catalog = open_catalog(settings)
     started = time.monotonic()
     phases: dict[str, float] = {}
-    if project.target == "duckdb":
-        views = prepare_duckdb_database(catalog, project.duckdb_path, project.extensions_dir)
-        console.print(f"DuckDB database {project.duckdb_path}: {len(views)} bronze and meta views")
-    phases["prepare"] = time.monotonic() - started
-
-    parse_output: list[str] = []
-    parse_started = time.monotonic()
-    if project.run(["parse"], on_line=parse_output.append) != 0:
-        echo = _echo(console)
-        for line in parse_output:
-            echo(line)
-        raise TransformError(f"dbt parse failed for the project in {project.project_dir} (output above)")
+    missing = prepare_and_parse(project, catalog, console, phases)
     manifest = project.manifest()
-    missing = missing_sources(manifest, catalog)
-    phases["parse"] = time.monotonic() - parse_started
-    if missing:
-        console.print(
-            f"[yellow]{len(missing)} dbt sources have no bronze table in this lakehouse; their models are "
-            f"skipped:[/] {', '.join(missing)}"
-        )
 
     (project.target_path / "run_results.json").unlink(missing_ok=True)
     snapshots = source_snapshots(manifest, catalog)
@@ -138,7 +120,7 @@ def run_transform(
             what = "everything" if plan.selection is None else "what depends on the changes"
             console.print(f"dbt build of {what}: {plan.reason}", soft_wrap=True)
 
-        exclusions = ["--exclude", *(f"source:{name}+" for name in missing)] if missing else []
+        exclusions = excluding_missing_sources(missing)
         # dbt's structured events drive the progress display; its log file stays the readable text.
         arguments = ["build", "--log-format", "json", "--log-format-file", "debug"]
         arguments += [*plan.arguments(project.last_build_path), *exclusions, *dbt_arguments]
@@ -173,6 +155,41 @@ def run_transform(
         state.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def prepare_and_parse(
+    project: DbtProject, catalog: Catalog, console: Console, phases: dict[str, float] | None = None
+) -> list[str]:
+    """Steps 1 and 2, shared by every command that runs dbt on a lakehouse: the DuckDB file's views (local
+    profile), then ``dbt parse``; returns the sources with no bronze table here, for ``excluding_missing_sources``.
+    """
+    phases = phases if phases is not None else {}
+    started = time.monotonic()
+    if project.target == "duckdb":
+        views = prepare_duckdb_database(catalog, project.duckdb_path, project.extensions_dir)
+        console.print(f"DuckDB database {project.duckdb_path}: {len(views)} bronze and meta views")
+    phases["prepare"] = time.monotonic() - started
+
+    parse_output: list[str] = []
+    parse_started = time.monotonic()
+    if project.run(["parse"], on_line=parse_output.append) != 0:
+        echo = _echo(console)
+        for line in parse_output:
+            echo(line)
+        raise TransformError(f"dbt parse failed for the project in {project.project_dir} (output above)")
+    missing = missing_sources(project.manifest(), catalog)
+    phases["parse"] = time.monotonic() - parse_started
+    if missing:
+        console.print(
+            f"[yellow]{len(missing)} dbt sources have no bronze table in this lakehouse; their models are "
+            f"skipped:[/] {', '.join(missing)}"
+        )
+    return missing
+
+
+def excluding_missing_sources(missing: Sequence[str]) -> list[str]:
+    """dbt arguments that leave out the sources with no bronze table and everything built from them."""
+    return ["--exclude", *(f"source:{name}+" for name in missing)] if missing else []
 
 
 def selects_nodes(dbt_arguments: Sequence[str]) -> bool:

@@ -7,8 +7,10 @@ For every ``bronze.datagouv__*`` table without a hand-written staging model, the
   bronze schema (text, integers, doubles, booleans, dates, UTC timestamps). Text columns whose every value is
   an ISO date or timestamp become dates or timestamps: the bronze loader keeps such values as text.
   Columns named like SQL reserved words get a ``_value`` suffix, so they never need quoting downstream.
-- ``stg_<table>.yml``: the model's description (dataset and resource) and its columns, with the original
-  column names of the file.
+- ``stg_<table>.yml``: the model's description (dataset and resource) and its columns, each described by
+  what the bronze table says of it at generation time: the file's original header, the staging type, the
+  share of nulls and an example value (in the latest raw file). The lineage columns share the descriptions
+  of ``models/_lineage_columns.md``.
 - ``_datagouv__generated_sources.yml``: the dbt source entries of these tables.
 
 Files are rewritten only when their content changes, and a table that disappeared keeps its model unless
@@ -163,6 +165,7 @@ def generated_columns(
     """The typed, renamed columns of a bronze table (lineage columns excepted: a macro writes them)."""
     fields = [item for item in schema.fields if item.name not in LINEAGE_COLUMNS]
     text_kinds = _text_column_kinds(connection, table_name, [f.name for f in fields if _is_text(f)])
+    profiles = _column_profiles(connection, table_name, [f.name for f in fields])
     # The file's own names are kept; a reserved word takes "<name>_value", or the next free variant of it.
     taken: set[str] = set(LINEAGE_COLUMNS) | {item.name for item in fields if item.name not in RESERVED_WORDS}
     columns = []
@@ -170,10 +173,79 @@ def generated_columns(
         name = _unique(f"{item.name}_value", taken) if item.name in RESERVED_WORDS else item.name
         quoted = f'"{item.name}"'
         expression = _cast(quoted, item.field_type, text_kinds.get(item.name))
-        original = (item.doc or "").removeprefix("original name: ")
-        description = f'"{original}" in the file.' if original else ""
+        original = (item.doc or "").removeprefix("original name: ") or item.name
+        kind = _type_label(item.field_type, text_kinds.get(item.name))
+        description = _column_description(original, kind, profiles.get(item.name))
         columns.append(GeneratedColumn(name, item.name, expression, description))
     return columns
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """A column of the latest raw file: how many rows, how many nulls, its first non-null value."""
+
+    rows: int
+    nulls: int
+    example: Any
+
+
+def _column_description(original: str, kind: str, profile: ColumnProfile | None) -> str:
+    described = f'"{original}" in the file, as {kind}'
+    if profile is None or profile.rows == 0:
+        return described + "."
+    if profile.nulls == profile.rows:
+        return described + f"; null in all {profile.rows:,} rows of the latest file."
+    share = profile.nulls / profile.rows
+    nulls = "no nulls" if share == 0 else "<0.1 % null" if share < 0.001 else f"{share:.1%} null".replace("%", " %")
+    return described + f"; {nulls} in {profile.rows:,} rows of the latest file; e.g. {_example(profile.example)}."
+
+
+def _example(value: Any) -> str:
+    text = str(value)
+    text = text if len(text) <= 40 else text[:39] + "…"
+    return f'"{text}"' if isinstance(value, str) else text
+
+
+def _type_label(field_type: IcebergType, text_kind: str | None) -> str:
+    """The type the staging view casts the column to (see ``_cast``), in words."""
+    if isinstance(field_type, BooleanType):
+        return "boolean"
+    if isinstance(field_type, IntegerType | LongType):
+        return "integer"
+    if isinstance(field_type, FloatType | DoubleType):
+        return "decimal number (double)"
+    if isinstance(field_type, DecimalType):
+        return f"decimal({field_type.precision}, {field_type.scale})"
+    if isinstance(field_type, DateType) or text_kind == "date":
+        return "date"
+    if isinstance(field_type, TimestampType | TimestamptzType) or text_kind == "timestamp":
+        return "timestamp (UTC)"
+    return "text"
+
+
+def _column_profiles(
+    connection: duckdb.DuckDBPyConnection | None, table_name: str, names: list[str]
+) -> dict[str, ColumnProfile]:
+    """Rows, nulls and the first non-null value of each column, over the latest raw file (what staging shows)."""
+    if connection is None or not names:
+        return {}
+    relation = f'bronze."{table_name}"'
+    measures = ", ".join(
+        f'count("{name}"), arg_min("{name}", _row_number) filter (where "{name}" is not null)' for name in names
+    )
+    try:
+        row = connection.execute(
+            f"SELECT count(*), {measures} FROM {relation} "
+            f"WHERE _raw_sha256 = (SELECT max_by(_raw_sha256, _ingested_at) FROM {relation})"
+        ).fetchone()
+    except duckdb.Error as error:
+        raise TransformError(f"bronze.{table_name}: cannot read it to describe its columns: {error}") from error
+    assert row is not None
+    rows = int(row[0])
+    return {
+        name: ColumnProfile(rows, rows - int(row[1 + 2 * index]), row[2 + 2 * index])
+        for index, name in enumerate(names)
+    }
 
 
 def _is_text(item: NestedField) -> bool:
@@ -267,15 +339,14 @@ def _model_yaml(model: str, description: str, columns: list[GeneratedColumn]) ->
             {
                 "name": model,
                 "description": f"{description}. The rows of the latest raw file, typed. {HEADER}",
-                "columns": [
-                    {"name": column.name, "description": column.description or column.source_name} for column in columns
-                ]
+                "columns": [{"name": column.name, "description": column.description} for column in columns]
                 + [
                     {
-                        "name": "_raw_sha256",
-                        "description": "SHA-256 of the raw file the rows come from.",
-                        "data_tests": ["not_null"],
-                    },
+                        "name": name,
+                        "description": f"{{{{ doc('lineage_{name}') }}}}",
+                        **({"data_tests": ["not_null"]} if name == "_raw_sha256" else {}),
+                    }
+                    for name in LINEAGE_COLUMNS
                 ],
             }
         ],

@@ -81,7 +81,9 @@ def check_trino_sql(project: DbtProject, progress: Callable[[str], None] | None 
         shutil.copytree(
             project.project_dir,
             copy,
-            ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb", ".user.yml"),
+            ignore=shutil.ignore_patterns(
+                "target", "logs", "dbt_packages", "*.duckdb", ".user.yml", ".duckdb_extensions"
+            ),
         )
         (copy / "macros" / "_civiclake_offline_catalog.sql").write_text(OFFLINE_CATALOG_MACRO, encoding="utf-8")
         output: list[str] = []
