@@ -163,3 +163,19 @@ def test_tables_and_status_say_which_lakehouse_they_read(environment: dict[str, 
     for command in ("tables", "status"):
         code, output = run(command)
         assert code == 0 and f"lakehouse {environment['CIVICLAKE_HOME']} (local profile)" in output.replace("\n", "")
+
+
+def test_a_database_that_is_down_is_reported_once_not_once_per_table(tmp_path: Path) -> None:
+    environment = {
+        "CIVICLAKE_HOME": str(tmp_path / "home"),
+        "CIVICLAKE__POSTGRES__HOST": "127.0.0.1",
+        "CIVICLAKE__POSTGRES__PORT": "9",
+        "CIVICLAKE__POSTGRES__USER": "nobody",
+    }
+    result = CliRunner().invoke(cli, ["sync", "--source", "postgres"], env=environment, obj={})
+
+    assert result.exit_code == 1, result.output
+    assert result.output.count("cannot connect to PostgreSQL at 127.0.0.1:9") == 1
+    failed_lines = [line for line in result.output.splitlines() if line.strip().startswith("failed shopstream /")]
+    assert len(failed_lines) == 6  # every table still has its line
+    assert result.output.count("the same error") == 5

@@ -50,6 +50,7 @@ class RichProgress(ProgressHooks):
             transient=True,
         )
         self._task: Any = None
+        self._last_error: str | None = None
 
     def __enter__(self) -> RichProgress:
         # Download bars are for people: in a log (not a terminal) they would only leave blank lines.
@@ -72,8 +73,20 @@ class RichProgress(ProgressHooks):
             self.progress.remove_task(self._task)
             self._task = None
         self.console.print(resource_line(outcome, self.console.width), highlight=False)
+        reason = _reason(outcome)
         if outcome.error:
-            self.console.print(f"          {escape(redact_text(outcome.error))}", soft_wrap=True, highlight=False)
+            # A source that is down fails each of its tables for one reason: say it once, not once per table.
+            same = reason == self._last_error
+            text = "          the same error" if same else f"          {escape(redact_text(outcome.error))}"
+            self.console.print(text, soft_wrap=True, highlight=False, style="dim" if same else None)
+        self._last_error = reason
+
+
+def _reason(outcome: ResourceOutcome) -> str | None:
+    """An outcome's error without the resource's name in front (``dataset/title (id): reason``)."""
+    if outcome.error is None:
+        return None
+    return outcome.error.partition(f"({outcome.resource_id}): ")[2] or outcome.error
 
 
 def resource_line(outcome: ResourceOutcome, width: int) -> str:
