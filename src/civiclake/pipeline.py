@@ -65,6 +65,8 @@ class SyncReport:
     datasets: int = 0
     # (source, dataset_id) of datasets discovered with nothing to load (every resource skipped, or none at all).
     idle_datasets: list[tuple[str, str]] = field(default_factory=list)
+    # Why each of them loaded nothing, as "<dataset>: <reason>" (shown by `civiclake sync`).
+    idle_reasons: list[str] = field(default_factory=list)
 
     @classmethod
     def combined(cls, reports: list[SyncReport]) -> SyncReport:
@@ -75,6 +77,7 @@ class SyncReport:
             discovery_failures=[failure for report in reports for failure in report.discovery_failures],
             datasets=sum(report.datasets for report in reports),
             idle_datasets=[idle for report in reports for idle in report.idle_datasets],
+            idle_reasons=[reason for report in reports for reason in report.idle_reasons],
         )
 
     @property
@@ -142,9 +145,9 @@ class SyncPipeline:
                 if not found.resources:
                     info = found.dataset
                     report.idle_datasets.append((info.source, info.dataset_id))
-                    dataset_outcomes.append(
-                        _dataset_outcome(batch_id, info.source, info.dataset_id, "skipped", _nothing_to_load(found))
-                    )
+                    reason = _nothing_to_load(found)
+                    report.idle_reasons.append(f"{found.name or info.slug or info.dataset_id}: {reason}")
+                    dataset_outcomes.append(_dataset_outcome(batch_id, info.source, info.dataset_id, "skipped", reason))
                 for resource in found.resources:
                     outcome = self._sync_resource(connector, found, resource, known, batch_id, full_refresh)
                     report.outcomes.append(outcome)

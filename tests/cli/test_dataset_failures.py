@@ -59,6 +59,10 @@ def run(*arguments: str) -> tuple[int, str]:
 def test_a_missing_dataset_and_one_with_nothing_to_load_are_recorded_and_shown(environment: Path) -> None:
     code, output = run("sync")
     assert code == 1, output
+    # The sync itself says why a dataset loaded nothing, by which rule, not just "0 resources".
+    assert "nothing to load notices-seulement: every resource skipped: format 'pdf' is not tabular (2)" in " ".join(
+        output.split()
+    )
 
     code, output = run("sql", "SELECT dataset_id, resource_id, status, error FROM meta.ingestions", "--format", "json")
     assert code == 0, output

@@ -113,7 +113,10 @@ def sync_summary_line(report: SyncReport, seconds: float | None = None) -> str:
 
 
 def print_errors(console: Console, report: SyncReport) -> None:
-    """Errors that belong to no resource (a resource's own error is printed under its line)."""
+    """Errors that belong to no resource (a resource's own error is printed under its line), and why a dataset
+    loaded nothing."""
+    for reason in report.idle_reasons:
+        console.print(f"[yellow]nothing to load[/] {escape(reason)}", soft_wrap=True)
     for failure in report.discovery_failures:
         console.print(
             f"[bold red]error[/] {escape(failure.reference)}: {escape(redact_text(failure.error))}", soft_wrap=True
