@@ -23,6 +23,19 @@ CIVICLAKE = REPO / ".venv" / "bin" / "civiclake"
 DELETED_DATASET = "542d130caaa9942b00d06dd4"  # answered 410 Gone by the mirror
 
 
+# One dataset that loads and one the API answers 410 for; no retries (their delays are not under test).
+GARES_AND_A_DELETED_DATASET = (
+    "datagouv:\n"
+    "  datasets:\n"
+    "    - id: 581c510f9f9d1d436acab664\n"
+    "      name: gares\n"
+    f"    - id: {DELETED_DATASET}\n"
+    "      name: deleted\n"
+    "orchestration:\n"
+    "  retries: 0\n"
+)
+
+
 def local_mode(airflow: AirflowRunner, mirror: MirrorServer, tmp_path: Path, registry: Path) -> dict[str, str]:
     """Environment of a local-mode lakehouse; applied to the runner and returned for direct civiclake calls."""
     airflow.env.update(
@@ -144,16 +157,7 @@ def test_a_failed_dataset_fails_its_own_task_and_posts_an_alert(
 ) -> None:
     url, received = webhook
     registry = tmp_path / "datasets.yaml"
-    registry.write_text(
-        "datagouv:\n"
-        "  datasets:\n"
-        "    - id: 581c510f9f9d1d436acab664\n"
-        "      name: gares\n"
-        f"    - id: {DELETED_DATASET}\n"
-        "      name: deleted\n"
-        "orchestration:\n"
-        "  retries: 0\n"  # the retry delays themselves are not under test here
-    )
+    registry.write_text(GARES_AND_A_DELETED_DATASET)
     local_mode(airflow, mirror, tmp_path, registry)
     # The webhook URL lives in an Airflow connection, here given as an environment variable.
     airflow.env["AIRFLOW_CONN_CIVICLAKE_ALERTS"] = json.dumps({"conn_type": "http", "host": url})

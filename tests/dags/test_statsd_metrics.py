@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from civiclake.demo.mirror.server import MirrorServer
 from civiclake.servers.process import start_process, stop_process, tail_of, wait_until
 from tests.dags.conftest import DAGS, REPO, make_runner
-from tests.dags.test_local_mode_end_to_end import DELETED_DATASET, local_mode
+from tests.dags.test_local_mode_end_to_end import GARES_AND_A_DELETED_DATASET, local_mode
 from tests.observability.boards import metric_names, panel_queries, variable_queries
 from tests.observability.test_end_to_end import AIRFLOW_LINES
 from tests.servers.statsd_exporter import running_statsd_exporter, send_and_settle
@@ -80,16 +80,7 @@ def captured(airflow_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         }
     )
     registry = base / "datasets.yaml"
-    registry.write_text(
-        "datagouv:\n"
-        "  datasets:\n"
-        "    - id: 581c510f9f9d1d436acab664\n"
-        "      name: gares\n"
-        f"    - id: {DELETED_DATASET}\n"
-        "      name: deleted\n"
-        "orchestration:\n"
-        "  retries: 0\n"
-    )
+    registry.write_text(GARES_AND_A_DELETED_DATASET)
     try:
         with MirrorServer() as mirror:
             local_mode(airflow, mirror, base, registry)
