@@ -8,6 +8,9 @@
 #   Ceph radosgw        a real S3 server (one monitor, one memstore OSD) standing in for MinIO
 #   Prometheus          metrics scraping and the Pushgateway for batch jobs
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
+#   podman, buildah     build and run the images (tests/images); runc (crun refuses hybrid cgroups), debootstrap
+#                       for their Debian base (no container registry is reachable), uidmap, fuse-overlayfs,
+#                       slirp4netns for podman's storage and networking
 #
 # and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
 # Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
@@ -27,6 +30,13 @@ PACKAGES=(
     prometheus
     prometheus-pushgateway
     shellcheck
+    podman
+    buildah
+    runc
+    uidmap
+    fuse-overlayfs
+    slirp4netns
+    debootstrap
 )
 
 log() {
