@@ -33,6 +33,10 @@ airflow-venv: $(AIRFLOW_INSTALLED) ## Create .venv-airflow (Airflow 3 + Kubernet
 system-deps: ## Install the servers the integration tests start (PostgreSQL, Prometheus, etcd, ShellCheck)
 	bash scripts/install-system-deps.sh
 
+.PHONY: images
+images: $(INSTALLED) system-deps ## Build the ingest, dbt and Airflow images with podman, as tests/images does (images/README.md)
+	$(BIN)/python -m civiclake.servers.images
+
 demo: $(INSTALLED) ## Run the whole pipeline offline on the bundled data.gouv.fr mirror
 	$(BIN)/civiclake demo
 	@echo "civiclake is installed in $(VENV): run 'source $(VENV)/bin/activate' to put it on your PATH"

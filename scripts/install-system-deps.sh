@@ -9,6 +9,9 @@
 #   ShellCheck          the lint of scripts/ and of the chart's shell scripts (tests/deploy)
 #   etcd                the store of the Kubernetes API server the chart is installed on (tests/kubernetes)
 #   Chromium            the headless browser that checks the `civiclake docs` site (Playwright drives it)
+#   podman, buildah     build and run the images (tests/images); runc (crun refuses hybrid cgroups), debootstrap
+#                       for their Debian base (no container registry is reachable), uidmap, fuse-overlayfs,
+#                       slirp4netns for podman's storage and networking
 #
 # and, when the machine has no `terraform`, builds Terraform (for `terraform fmt -check` of terraform/) from the
 # Go module proxy into the versioned cache ~/.cache/civiclake/terraform/<version>, linked into /usr/local/bin.
@@ -26,6 +29,13 @@ PACKAGES=(
     shellcheck
     etcd-server
     chromium
+    podman
+    buildah
+    runc
+    uidmap
+    fuse-overlayfs
+    slirp4netns
+    debootstrap
 )
 
 log() {

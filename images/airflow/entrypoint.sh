@@ -12,8 +12,9 @@ if ! command -v airflow >/dev/null; then
   echo "civiclake-airflow: the airflow command is missing from PATH ($PATH)" >&2
   exit 69
 fi
-if ! python -c "import airflow.providers.cncf.kubernetes" 2>/dev/null; then
-  echo "civiclake-airflow: the Kubernetes provider cannot be imported: the image is broken, rebuild it" >&2
+# Importing the provider also opens Airflow's settings: a missing database driver fails here too, so say which.
+if ! import_error=$(python -c "import airflow.providers.cncf.kubernetes" 2>&1); then
+  echo "civiclake-airflow: the Kubernetes provider cannot be imported: ${import_error##*$'\n'}" >&2
   exit 70
 fi
 exec "$@"
