@@ -227,6 +227,16 @@ def _ready(url: str) -> bool:
         return json.loads(response.read()).get("starting") is False
 
 
+def _schedules_queries(server: TrinoServer) -> bool:
+    """Whether a query that needs a worker runs. /v1/info says "started" a moment before the node has announced
+    itself to the coordinator's scheduler: until then metadata statements work and queries fail with
+    NO_NODES_AVAILABLE."""
+    try:
+        return bool(server.query("SELECT count(*) FROM (VALUES 1) AS probe(one)") == [(1,)])
+    except Exception:  # any failure of the probe means "not yet"; the deadline reports the log
+        return False
+
+
 def start_trino(
     install: TrinoInstall,
     run_dir: Path,
@@ -257,7 +267,7 @@ def start_trino(
     def ready() -> bool:
         if process.poll() is not None:
             raise ServerUnavailableError(f"Trino exited with code {process.returncode}:\n{tail_of(log_file)}")
-        return _ready(server.url)
+        return _ready(server.url) and _schedules_queries(server)
 
     try:
         wait_until(ready, START_TIMEOUT_SECONDS, f"Trino {install.version}", lambda: tail_of(log_file), 0.5)
