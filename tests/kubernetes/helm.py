@@ -10,7 +10,6 @@ the Airflow chart's do not. The accounts the Airflow chart would create are crea
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import yaml
 from civiclake.servers import chart
 from civiclake.servers.kubernetes import KubernetesServer
 from civiclake.servers.stack import ClusterServers
+from tests.deploy.conftest import deep_merge
 
 
 @dataclass
@@ -39,17 +39,6 @@ class Installed:
         return matches[0]
 
 
-def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """``override`` laid over ``base``, maps merged key by key (as Helm merges several values files)."""
-    result = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
 def release_values(cluster: ClusterServers, values_file: str | None) -> dict[str, Any]:
     site = yaml.safe_load((chart.chart_dir() / values_file).read_text()) if values_file else {}
     servers = chart.values_for_servers(
@@ -59,7 +48,7 @@ def release_values(cluster: ClusterServers, values_file: str | None) -> dict[str
         trino_url=cluster.trino.url,
         trino_enabled=False,
     )
-    return merged(merged(site, servers), {"airflow": {"enabled": True}})
+    return deep_merge(deep_merge(site, servers), {"airflow": {"enabled": True}})
 
 
 def chart_without_dependencies(work: Path) -> Path:

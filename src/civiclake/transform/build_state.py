@@ -30,6 +30,8 @@ from typing import Any
 import sqlalchemy as sa
 from pyiceberg.catalog import Catalog
 
+from civiclake.warehouse.catalog import first_setup_retried
+
 _metadata = sa.MetaData()
 build_record = sa.Table(
     "civiclake_dbt_build",
@@ -81,7 +83,8 @@ class BuildPlan:
 class BuildState:
     def __init__(self, catalog_uri: str) -> None:
         self.engine = sa.create_engine(catalog_uri)
-        _metadata.create_all(self.engine)
+        # Two builds starting on a new catalog database both create the tables: the second looks again.
+        first_setup_retried(lambda: _metadata.create_all(self.engine))
 
     def close(self) -> None:
         self.engine.dispose()
