@@ -9,7 +9,7 @@ AIRFLOW_VENV ?= .venv-airflow
 AIRFLOW_INSTALLED := $(AIRFLOW_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install airflow-venv system-deps demo demo-cluster test test-unit fuzz lint format bench clean
+.PHONY: help install airflow-venv system-deps demo demo-cluster test test-unit fuzz lint format bench bench-scale clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,14 @@ bench: $(INSTALLED) $(BENCH_INSTALLED) system-deps ## Sync vs DuckDB, polars, pa
 	$(BIN)/python -m benchmarks.sync_throughput --contenders-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 	$(BIN)/python -m benchmarks.cluster_profile $(BENCH_CLUSTER_ARGS)
 	$(BIN)/python -m benchmarks.olist_demo $(BENCH_OLIST_ARGS)
+
+BENCH_SCALE_ARGS ?=
+
+bench-scale: $(INSTALLED) airflow-venv system-deps ## How the cost grows with datasets, tables, days of runs and mapped tasks (docs/scalability.md)
+	$(BIN)/python -m benchmarks.scale_catalogue $(BENCH_SCALE_ARGS)
+	$(BIN)/python -m benchmarks.scale_tables $(BENCH_SCALE_ARGS)
+	$(BIN)/python -m benchmarks.scale_month $(BENCH_SCALE_ARGS)
+	$(BIN)/python -m benchmarks.scale_orchestration --airflow-python $(AIRFLOW_VENV)/bin/python $(BENCH_SCALE_ARGS)
 
 clean: ## Remove the virtualenv, the local lakehouse and caches
 	rm -rf $(VENV) $(AIRFLOW_VENV) $(BENCH_VENV) .civiclake .pytest_cache .ruff_cache .mypy_cache
