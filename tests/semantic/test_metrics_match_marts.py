@@ -27,7 +27,7 @@ def test_the_24h_resolution_rate_equals_the_mart_per_day_priority_and_group(buil
         "--metrics",
         "incidents_opened,incidents_measurable,incidents_resolved_within_24h,incident_resolution_rate_24h",
         "--group-by",
-        "incident__opened_date,incident__priority,incident__assignment_group",
+        "incident__opened_date__day,incident__priority,incident__assignment_group",
     )
     assert len(mart) > 20
     expected = {
@@ -40,7 +40,7 @@ def test_the_24h_resolution_rate_equals_the_mart_per_day_priority_and_group(buil
         for row in mart
     }
     actual = {
-        (day(row["incident__opened_date"]), row["incident__priority"], row["incident__assignment_group"]): (
+        (day(row["incident__opened_date__day"]), row["incident__priority"], row["incident__assignment_group"]): (
             row["incidents_opened"],
             row["incidents_measurable"],
             row["incidents_resolved_within_24h"],
@@ -87,9 +87,9 @@ def test_olist_daily_sales_equal_gold_daily_sales(built: MetricLakehouse) -> Non
         "--metrics",
         "olist_orders,olist_revenue,olist_items,olist_average_order_value",
         "--group-by",
-        "olist_order__order_date",
+        "olist_order__order_date__day",
     )
-    actual = {day(row["olist_order__order_date"]): row for row in rows}
+    actual = {day(row["olist_order__order_date__day"]): row for row in rows}
     assert len(mart) > 20
     assert actual.keys() == mart.keys()
     for order_date, expected in mart.items():
@@ -136,11 +136,11 @@ def test_shopstream_revenue_and_orders_equal_the_sales_overview_by_day_country_a
         "--metrics",
         "shopstream_orders,shopstream_revenue",
         "--group-by",
-        "order_item__order_date,order_item__shipping_country,product__category",
+        "order_item__order_date__day,order_item__shipping_country,product__category",
     )
     actual = {
         (
-            day(row["order_item__order_date"]),
+            day(row["order_item__order_date__day"]),
             row["order_item__shipping_country"],
             row["product__category"] or "unknown",
         ): row

@@ -91,6 +91,7 @@ class _CompileOnlyClient:
         from metricflow.sql.render.duckdb_renderer import DuckDbSqlPlanRenderer
         from metricflow.sql.render.trino import TrinoSqlPlanRenderer
 
+        self._renderer: Any
         if engine == "duckdb":
             self._engine, self._renderer = SqlEngine.DUCKDB, DuckDbSqlPlanRenderer()
         elif engine == "trino":
