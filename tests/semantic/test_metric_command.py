@@ -63,3 +63,16 @@ def test_a_dimension_of_another_domain_exits_2(built: MetricLakehouse) -> None:
     )
     assert answer.exit_code == 2
     assert "incident__priority" in answer.output and "olist_order__customer_state" in answer.output
+
+
+def test_a_filter_on_an_unknown_dimension_exits_2_naming_it(built: MetricLakehouse) -> None:
+    answer = built.lakehouse.civiclake(
+        "metric",
+        "query",
+        "--metrics",
+        "incident_resolution_rate_24h",
+        "--where",
+        "{{ Dimension('incident__nope') }} = 1",
+    )
+    assert answer.exit_code == 2
+    assert "incident__nope" in answer.output and "incident__priority" in answer.output

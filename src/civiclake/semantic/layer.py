@@ -204,7 +204,7 @@ class SemanticLayer:
         try:
             statement = self._engine.explain(request).sql_statement
         except InformativeUserError as error:
-            raise ConfigurationError(" ".join(str(error).split())) from None
+            raise ConfigurationError(f"MetricFlow cannot resolve the query: {' '.join(str(error).split())}") from None
         if statement.bind_parameter_set.param_dict:
             raise MetricQueryError("MetricFlow compiled a statement with bind parameters, which civiclake cannot run")
         return str(statement.sql)
