@@ -555,6 +555,107 @@ def dbt_check_trino(context: click.Context) -> None:
     sys.exit(EXIT_PARTIAL if report.problems else EXIT_OK)
 
 
+@cli.group("metric")
+def metric_group() -> None:
+    """The semantic layer: business metrics defined once in dbt (MetricFlow), queried on the active profile
+    (DuckDB over the Iceberg tables locally, Trino on the cluster)."""
+
+
+def _semantic_layer(context: click.Context) -> tuple[Settings, Any]:
+    from civiclake.semantic.engines import semantic_manifest
+    from civiclake.semantic.layer import SemanticLayer
+    from civiclake.transform.project import DbtProject
+
+    settings = _lakehouse(context)
+    project = DbtProject.from_settings(settings)
+    echo = lambda line: errors.out(line, highlight=False)  # noqa: E731
+    return settings, SemanticLayer(semantic_manifest(project, on_line=echo), project.target)
+
+
+@metric_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with each metric's group-bys.")
+@click.pass_context
+@_handles_configuration_errors
+def metric_list(context: click.Context, as_json: bool) -> None:
+    """The metrics, their type and description (--json: also what each can be grouped by)."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from civiclake.semantic.layer import MetricQueryError
+
+    try:
+        _, layer = _semantic_layer(context)
+        infos = layer.metrics()
+    except MetricQueryError as error:
+        errors.print(f"[bold red]metric list failed:[/] {escape(str(error))}")
+        sys.exit(EXIT_PARTIAL)
+    if as_json:
+        click.echo(json.dumps([asdict(info) for info in infos], indent=2))
+        return
+    table = Table(show_lines=False)
+    for column in ("metric", "type", "description"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        table.add_row(info.name, info.kind, info.description)
+    console.print(table)
+
+
+@metric_group.command("query")
+@click.option("--metrics", "metric_names", multiple=True, required=True, metavar="M[,M]", help="Metrics to compute.")
+@click.option(
+    "--group-by",
+    "group_bys",
+    multiple=True,
+    metavar="D[,D]",
+    help="Dimensions or entities (metric_time__week, incident__priority, product__category, ...).",
+)
+@click.option(
+    "--where",
+    "where",
+    multiple=True,
+    help="A filter in MetricFlow's syntax, e.g. \"{{ Dimension('incident__priority') }} = 1\" (repeatable: ANDed).",
+)
+@click.option("--order-by", "order_by", multiple=True, metavar="N[,N]", help="Order by these (-name: descending).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rows.")
+@click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--explain", is_flag=True, help="Print the SQL MetricFlow compiles for the engine; run nothing.")
+@click.pass_context
+@_handles_configuration_errors
+def metric_query(
+    context: click.Context,
+    metric_names: tuple[str, ...],
+    group_bys: tuple[str, ...],
+    where: tuple[str, ...],
+    order_by: tuple[str, ...],
+    limit: int | None,
+    output_format: str,
+    explain: bool,
+) -> None:
+    """Compute metrics grouped by dimensions: MetricFlow compiles the SQL, the active profile's engine runs it."""
+    from civiclake.cli.render import query_output
+    from civiclake.semantic.engines import engine_runner
+    from civiclake.semantic.layer import MetricQueryError, split_names
+
+    metrics, dimensions, ordering = split_names(metric_names), split_names(group_bys), split_names(order_by)
+    try:
+        settings, layer = _semantic_layer(context)
+        if explain:
+            click.echo(layer.compile(metrics, dimensions, list(where), ordering, limit))
+            return
+        layer.check_names(metrics, dimensions)
+        with engine_runner(settings, layer.engine) as run:
+            result = layer.query(run, metrics, dimensions, list(where), ordering, limit)
+    except MetricQueryError as error:
+        errors.print(f"[bold red]metric query failed:[/] {escape(str(error))}")
+        sys.exit(EXIT_PARTIAL)
+    output = query_output(result.columns, result.rows, output_format)
+    if isinstance(output, str):
+        click.echo(output, nl=not output.endswith("\n"))
+    else:
+        console.print(output)
+
+
 @cli.group("dev")
 def dev_group() -> None:
     """The cluster profile on this machine: PostgreSQL, MinIO and Trino configured as the Helm chart configures
