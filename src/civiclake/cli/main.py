@@ -815,11 +815,15 @@ def privacy() -> None:
 def privacy_erase(context: click.Context, subject: str, as_json: bool) -> None:
     """Remove one person from raw files, bronze and its history, silver, gold and the sync state, and keep them
     out of later syncs. Prints and records (meta.privacy_erasures) what changed, naming the person by pseudonym."""
-    from civiclake.privacy.erasure import erase_subject, parse_subject
+    from civiclake.privacy.erasure import ErasureError, erase_subject, parse_subject
 
     settings = _lakehouse(context)
     subject_key, value = parse_subject(subject)
-    report = erase_subject(settings, subject_key, value, say=None if as_json else console.print)
+    try:
+        report = erase_subject(settings, subject_key, value, say=None if as_json else console.print)
+    except ErasureError as error:
+        errors.print(f"[bold red]erasure incomplete:[/] {escape(str(error))}")
+        sys.exit(EXIT_PARTIAL)
     summary = report.summary()
     if as_json:
         click.echo(json.dumps(summary, indent=2))

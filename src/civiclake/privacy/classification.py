@@ -26,10 +26,12 @@ from civiclake.errors import ConfigurationError
 
 PII_LEVELS = ("direct", "indirect", "sensitive", "none")
 
-# Column names that usually hold personal data (snake_case parts).
+# Column names that usually hold personal data (snake_case parts). A bare ``name`` is not among them: stations,
+# products and communes have names too; a person's name is spelled out (``full_name``, ``customer_name``...).
 PERSONAL_NAME = re.compile(
-    r"(^|_)(e_?mail|mail|phone|mobile|telephone|fax|(full|first|last|given|family|middle|user|display)_?name|"
-    r"surname|name|owner|caller|address|street|birth(day|date)?|dob|ip_address|ip|ssn|iban|passport|login|"
+    r"(^|_)(e_?mail|mail|phone|mobile|telephone|fax|"
+    r"(full|first|last|given|family|middle|maiden|user|display|contact|customer|person|client)_?name|"
+    r"surname|owner|caller|address|street|birth(day|date)?|dob|ip_address|ip|ssn|iban|passport|login|"
     r"username)($|_)"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -94,6 +96,17 @@ def unclassified_personal_columns(
 
 
 @dataclass(frozen=True)
+class Match:
+    """A column of a source table holding the person's value: the subject's own value (no ``table``), or a value
+    of the rows already found in another table (``table``'s column ``key``: the ids of their orders, their
+    e-mail address)."""
+
+    column: str
+    table: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
 class ErasureScope:
     """How to find a subject's rows in one source table."""
 
@@ -101,10 +114,18 @@ class ErasureScope:
     table: str  # the source table's name in dbt
     bronze_table: str  # namespace.table in the Iceberg catalog
     subject: str
-    column: str  # the column holding the subject's value, or the parent's key (``through``)
-    through_table: str | None = None  # the parent source table whose erased rows' keys are looked for
-    through_key: str | None = None
+    matches: tuple[Match, ...]  # a row is the person's when any matches
     key: str = "id"  # the table's own key: the key sets kept for hard-delete detection list it
+    silver_key: str | None = None  # what silver and gold call that key (``order_id``)
+
+    @property
+    def parents(self) -> set[str]:
+        return {match.table for match in self.matches if match.table}
+
+
+def _match(declaration: Mapping[str, Any]) -> Match:
+    through = declaration.get("through") or {}
+    return Match(declaration["column"], through.get("table"), through.get("key"))
 
 
 def erasure_scopes(project_dir: Path) -> list[ErasureScope]:
@@ -118,22 +139,34 @@ def erasure_scopes(project_dir: Path) -> list[ErasureScope]:
                 if not erasure:
                     continue
                 try:
-                    through = erasure.get("through") or {}
                     scopes.append(
                         ErasureScope(
                             source=source["name"],
                             table=table["name"],
                             bronze_table=f"{source.get('schema', 'bronze')}.{table.get('identifier', table['name'])}",
                             subject=erasure["subject"],
-                            column=erasure["column"],
-                            through_table=through.get("table"),
-                            through_key=through.get("key"),
+                            matches=(_match(erasure), *(_match(also) for also in erasure.get("also") or [])),
                             key=erasure.get("key", "id"),
+                            silver_key=erasure.get("silver_key"),
                         )
                     )
-                except (KeyError, AttributeError) as error:
+                except (KeyError, AttributeError, TypeError) as error:
                     raise ConfigurationError(
                         f"{path}: source table {table.get('name')!r} has a malformed privacy_erasure ({error})"
                     ) from None
-    # A table read ``through`` another comes after it: the parent's erased keys are known by then.
-    return sorted(scopes, key=lambda scope: scope.through_table is not None)
+    return _parents_first(scopes)
+
+
+def _parents_first(scopes: list[ErasureScope]) -> list[ErasureScope]:
+    ordered: list[ErasureScope] = []
+    pending = list(scopes)
+    while pending:
+        ready = [scope for scope in pending if scope.parents <= {done.table for done in ordered}]
+        if not ready:
+            names = ", ".join(sorted(scope.table for scope in pending))
+            raise ConfigurationError(
+                f"privacy_erasure declarations refer to each other in a loop or to no table: {names}"
+            )
+        ordered += ready
+        pending = [scope for scope in pending if scope not in ready]
+    return ordered

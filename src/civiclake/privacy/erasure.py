@@ -11,9 +11,10 @@ this order, each step only once the previous one succeeded:
    their rows in place (same path, so bronze lineage still points at it) and their manifest records the rewrite
    (when, why, rows removed, the previous digest). The key sets kept for hard-delete detection lose the
    person's keys.
-4. Silver and gold: rows whose ``user_id`` (the subject key) or dependent key (``order_id`` of their orders) is
-   the person's are deleted from every table of both namespaces, with the same expiry and file removal; on the
-   local profile also from dbt's DuckDB database. Aggregates hold no person and are recomputed at the next build.
+4. Silver and gold: rows whose subject key (``user_id``) or whose key is one of the rows erased from bronze
+   (``order_id``, ``event_id``, ``crm_contact_id``... as the declaration's ``silver_key`` names them) are deleted
+   from every table of both namespaces, with the same expiry and file removal; on the local profile also from
+   dbt's DuckDB database. Aggregates hold no person and are recomputed at the next build.
 5. Tombstones (``meta.privacy_tombstones``): pseudonyms of what found the person, so the next sync drops their
    rows while the source still has them.
 6. ``meta.privacy_erasures`` records what was changed, naming the person by pseudonym only.
@@ -35,6 +36,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -43,7 +45,7 @@ from pyiceberg.table import Table
 from pyiceberg.types import IntegerType, LongType, StringType
 
 from civiclake.config import Settings
-from civiclake.errors import ConfigurationError
+from civiclake.errors import ConfigurationError, TerminalError
 from civiclake.lake.filesystem import LakeStorage, lake_storage, warehouse_storage
 from civiclake.privacy.classification import ErasureScope, erasure_scopes
 from civiclake.privacy.keys import pseudonym, pseudonymisation_key
@@ -51,7 +53,7 @@ from civiclake.privacy.tombstones import append_tombstones, tombstone_rows
 from civiclake.transform.project import PUBLISHED_SCHEMAS, DbtProject, locate_project_dir
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.locks import TableLocks
-from civiclake.warehouse.maintenance import MaintenanceOptions, PyicebergMaintenance
+from civiclake.warehouse.maintenance import MaintenanceOptions, PyicebergMaintenance, referenced_files
 
 ERASURES_TABLE = ("meta", "privacy_erasures")
 ERASURES_SCHEMA = pa.schema(
@@ -67,11 +69,16 @@ ERASURES_SCHEMA = pa.schema(
         pa.field("changes", pa.string(), nullable=False),  # JSON: tables and files changed, counts only
     ]
 )
+PARQUET_MAGIC = b"PAR1"
 _SUBJECT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)")
-# Expire every snapshot but the current one and remove every unreferenced file, whatever its age.
-_PURGE = MaintenanceOptions(snapshot_older_than=timedelta(0), retain_last=1, orphan_older_than=timedelta(0))
+# Expire every snapshot but the current one, whatever its age.
+_PURGE = MaintenanceOptions(snapshot_older_than=timedelta(0), retain_last=1)
 
 Say = Callable[[str], None]
+
+
+class ErasureError(TerminalError):
+    """An erasure that cannot be completed; the message names the resource and why."""
 
 
 def parse_subject(text: str) -> tuple[str, str]:
@@ -135,10 +142,14 @@ class _Found:
     scope: ErasureScope
     table: Table
     condition: BooleanExpression
-    values: list[Any]  # what the scope's column is matched against
+    values: dict[str, list[Any]]  # column -> the person's values it is matched against
     rows: int
-    keys: set[Any]
+    columns: dict[str, set[Any]]  # values of the matched rows, for the key and what other tables look up
     raw_paths: set[str]
+
+    @property
+    def keys(self) -> set[Any]:
+        return self.columns[self.scope.key]
 
 
 def erase_subject(settings: Settings, subject_key: str, value: str, say: Say | None = None) -> ErasureReport:
@@ -197,10 +208,8 @@ def erase_subject(settings: Settings, subject_key: str, value: str, say: Say | N
         if item.rows:
             source, table_name = _source_table(item.scope)
             sources.add(source)
-            if item.scope.through_table:
-                entries.setdefault((table_name, item.scope.column), set()).update(_parent_keys(item, found))
-            else:
-                entries.setdefault((table_name, item.scope.column), set()).add(_typed(item.table, item.scope, value))
+            for column, values in item.values.items():
+                entries.setdefault((table_name, column), set()).update(values)
             entries.setdefault((table_name, item.scope.key), set()).update(item.keys)
     for source in sorted(sources):
         of_source = {
@@ -219,57 +228,67 @@ def erase_subject(settings: Settings, subject_key: str, value: str, say: Say | N
 
 
 def _find(catalog: Catalog, scopes: list[ErasureScope], value: str) -> list[_Found]:
-    found: list[_Found] = []
+    """The person's rows, table by table, parents first: a dependent table is searched with the values of the
+    rows found in its parents (the ids of their orders, their e-mail address)."""
+    looked_up: dict[str, set[str]] = {}  # table -> its columns other tables look values up in
+    for scope in scopes:
+        for match in scope.matches:
+            if match.table and match.key:
+                looked_up.setdefault(match.table, set()).add(match.key)
+    found: dict[str, _Found] = {}
     for scope in scopes:
         try:
             table = catalog.load_table(scope.bronze_table)
         except NoSuchTableError:
             continue  # a source not synced into this lakehouse
-        if scope.through_table:
-            parent = next((item for item in found if item.scope.table == scope.through_table), None)
-            values = sorted(parent.keys) if parent else []
-            if not values:
-                continue
-        else:
-            values = [_typed(table, scope, value)]
-        condition = In(scope.column, values)  # type: ignore[call-arg,misc]  # pyiceberg's overloads
-        selected = tuple(dict.fromkeys((scope.key, "_raw_path")))
-        matched = table.scan(row_filter=condition, selected_fields=selected).to_arrow()
-        keys = {key for key in matched.column(scope.key).to_pylist() if key is not None}
+        values: dict[str, list[Any]] = {}
+        for match in scope.matches:
+            if match.table is None:
+                values.setdefault(match.column, []).append(_typed(table, scope, match.column, value))
+            elif match.table in found and match.key:
+                parent_values = sorted(found[match.table].columns.get(match.key, set()), key=str)
+                if parent_values:
+                    values.setdefault(match.column, []).extend(parent_values)
+        if not values:
+            continue
+        conditions = [In(column, column_values) for column, column_values in values.items()]  # type: ignore[call-arg,misc]
+        condition: BooleanExpression = conditions[0]
+        for other in conditions[1:]:
+            condition = Or(condition, other)
+        wanted = (scope.key, "_raw_path", *sorted(looked_up.get(scope.table, set())))
+        matched = table.scan(row_filter=condition, selected_fields=tuple(dict.fromkeys(wanted))).to_arrow()
+        columns = {
+            name: {item for item in matched.column(name).to_pylist() if item is not None}
+            for name in matched.column_names
+            if name != "_raw_path"
+        }
         raw_paths = set(matched.column("_raw_path").to_pylist())
-        found.append(_Found(scope, table, condition, values, matched.num_rows, keys, raw_paths))
-    return found
+        found[scope.table] = _Found(scope, table, condition, values, matched.num_rows, columns, raw_paths)
+    return list(found.values())
 
 
-def _parent_keys(item: _Found, found: list[_Found]) -> set[Any]:
-    parent = next(other for other in found if other.scope.table == item.scope.through_table)
-    return parent.keys
-
-
-def _typed(table: Table, scope: ErasureScope, value: str) -> Any:
+def _typed(table: Table, scope: ErasureScope, column: str, value: str) -> Any:
     """The subject's value in the column's type: ``user_id=abc`` on a bigint column is a usage error."""
-    column_type = table.schema().find_field(scope.column).field_type
+    column_type = table.schema().find_field(column).field_type
     if isinstance(column_type, IntegerType | LongType):
         try:
             return int(value)
         except ValueError:
             raise ConfigurationError(
-                f"{scope.subject}={value!r}: {scope.bronze_table}.{scope.column} holds integers"
+                f"{scope.subject}={value!r}: {scope.bronze_table}.{column} holds integers"
             ) from None
     if isinstance(column_type, StringType):
         return value
-    raise ConfigurationError(
-        f"{scope.bronze_table}.{scope.column} is a {column_type}: erasure matches text or integers"
-    )
+    raise ConfigurationError(f"{scope.bronze_table}.{column} is a {column_type}: erasure matches text or integers")
 
 
 def _derived_keys(subject_key: str, value: str, found: list[_Found]) -> dict[str, set[Any]]:
-    """Column name in silver and gold -> the person's values: the subject key, and each dependent table's key
-    (``order_id`` of their orders)."""
+    """Column name in silver and gold -> the person's values: the subject key, and the keys of every row erased
+    from bronze under their silver name (``order_id`` of their orders, ``crm_contact_id`` of their contacts)."""
     derived: dict[str, set[Any]] = {subject_key: {value}}
     for item in found:
-        if item.scope.through_table:
-            derived.setdefault(item.scope.column, set()).update(_parent_keys(item, found))
+        if item.scope.silver_key and item.keys:
+            derived.setdefault(item.scope.silver_key, set()).update(item.keys)
     return derived
 
 
@@ -301,9 +320,8 @@ def _condition_on(table: Table, derived: Mapping[str, set[Any]]) -> BooleanExpre
             continue
         typed: list[Any]
         if isinstance(field_.field_type, IntegerType | LongType):
+            # ShopStream's integer ids never match another source's text ids (Olist's order_id is text).
             typed = [int(value) for value in values if str(value).lstrip("-").isdigit()]
-        elif isinstance(field_.field_type, StringType):
-            typed = [str(value) for value in values]
         else:
             continue
         if typed:
@@ -324,15 +342,32 @@ def _delete_and_purge(
     catalog: Catalog, warehouse: LakeStorage, table: Table, condition: BooleanExpression
 ) -> TableChange:
     name = ".".join(table.name())
-    before = table.scan(row_filter=condition, selected_fields=()).count() if table.current_snapshot() else 0
+    before = table.scan(row_filter=condition).count() if table.current_snapshot() else 0
     change = TableChange(name, before)
     if before == 0:
         return change
     table.delete(condition)
     maintenance = PyicebergMaintenance(catalog, warehouse, _PURGE)
     change.snapshots_expired = maintenance.expire_snapshots(name, catalog.load_table(name)).snapshots_expired
-    change.files_removed = maintenance.remove_orphans(name, catalog.load_table(name)).files_removed
+    change.files_removed = _remove_unread_files(warehouse, catalog.load_table(name))
     return change
+
+
+def _remove_unread_files(warehouse: LakeStorage, table: Table) -> int:
+    """Delete every file under the table's location that no remaining snapshot reads: orphan removal without a
+    grace period, which also removes the data files the delete replaced (its manifests still list them, as
+    removed). The table's lock is held: no write of its own is in flight."""
+    live = referenced_files(table, removed_entries=False)
+    root = table.location()
+    for scheme in ("file://", "s3://", "s3a://"):
+        root = root.removeprefix(scheme)
+    removed = 0
+    selector = pafs.FileSelector(root.rstrip("/"), recursive=True, allow_not_found=True)
+    for info in warehouse.filesystem.get_file_info(selector):
+        if info.is_file and info.path.replace("//", "/") not in live:
+            warehouse.filesystem.delete_file(info.path)
+            removed += 1
+    return removed
 
 
 # --- raw zone ----------------------------------------------------------------------------------------------------
@@ -361,8 +396,15 @@ def _rewrite_raw_files(lake: LakeStorage, item: _Found, erasure_id: str, say: Sa
     rewrites = []
     for folder in sorted(_resource_folders(lake, item)):
         for relative in lake.list_files(folder):
-            if not relative.endswith(".parquet") or "/_keys/" in relative:
+            if relative.endswith(".manifest.json") or "/_keys/" in relative:
                 continue
+            with lake.filesystem.open_input_file(lake.path(relative)) as stream:
+                if stream.read(4) != PARQUET_MAGIC:
+                    # Never leave the person in a file civiclake cannot rewrite: stop, and say which.
+                    raise ErasureError(
+                        f"raw file {lake.uri(relative)} of {item.scope.bronze_table} is not Parquet: civiclake "
+                        "rewrites Parquet raw files only; nothing of the raw zone was changed after this point"
+                    )
             rewrite = _rewrite_one(lake, relative, item, erasure_id)
             if rewrite is not None:
                 rewrites.append(rewrite)
@@ -371,12 +413,12 @@ def _rewrite_raw_files(lake: LakeStorage, item: _Found, erasure_id: str, say: Sa
 
 
 def _matching(item: _Found, table: pa.Table) -> pa.Array:
-    column = item.scope.column
-    values = item.values
-    if column not in table.column_names:
-        return pa.array([False] * table.num_rows)
-    wanted = pa.array(values).cast(table.schema.field(column).type)
-    return pc.fill_null(pc.is_in(table.column(column), value_set=wanted), False)
+    hits = pa.array([False] * table.num_rows)
+    for column, values in item.values.items():
+        if column in table.column_names:
+            wanted = pa.array(values).cast(table.schema.field(column).type)
+            hits = pc.or_(hits, pc.fill_null(pc.is_in(table.column(column), value_set=wanted), False))
+    return hits
 
 
 def _rewrite_one(lake: LakeStorage, relative: str, item: _Found, erasure_id: str) -> RawRewrite | None:
