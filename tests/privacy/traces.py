@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 
+from civiclake.lake.filesystem import LakeStorage
+
 SHOPSTREAM = "postgres__shopstream__"
 
 
@@ -149,4 +151,16 @@ def table_snapshots(catalog: Catalog, namespaces: Iterable[str]) -> dict[tuple[s
                 )
                 for snapshot in table.metadata.snapshots
             }
+    return found
+
+
+def objects_holding(storage: LakeStorage, needles: set[str]) -> list[str]:
+    """``files_holding`` over every object of a lake or warehouse storage (a MinIO bucket on the cluster)."""
+    found = []
+    patterns = [re.compile(_bounded(needle).pattern.encode()) for needle in needles]
+    for relative in storage.list_files(""):
+        data = storage.read_bytes(relative)
+        in_bytes = any(pattern.search(data) for pattern in patterns)
+        if in_bytes or (data[:4] == b"PAR1" and _string_columns_holding(pq.read_table(pa.BufferReader(data)), needles)):
+            found.append(relative)
     return found
