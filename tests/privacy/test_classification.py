@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from civiclake.errors import ConfigurationError
 from civiclake.privacy.classification import (
     erasure_scopes,
     staging_classification,
@@ -100,8 +102,6 @@ def test_erasure_scopes_come_from_the_classification_parents_first() -> None:
 
 
 def test_a_loop_in_the_erasure_declarations_is_a_configuration_error(tmp_path: Path) -> None:
-    from civiclake.errors import ConfigurationError
-
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "_s.yml").write_text(
         "sources:\n  - name: s\n    tables:\n"
@@ -110,3 +110,25 @@ def test_a_loop_in_the_erasure_declarations_is_a_configuration_error(tmp_path: P
     )
     with pytest.raises(ConfigurationError, match="loop"):
         erasure_scopes(tmp_path)
+
+
+def test_docs_privacy_lists_every_classified_source_column_with_its_level() -> None:
+    """docs/privacy.md's table of what is personal says what the dbt YAML declares, column by column."""
+    rows = [
+        line
+        for line in (CHECKOUT_PROJECT_DIR.parent / "docs" / "privacy.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and "`" in line
+    ]
+    declared = []
+    for path in (CHECKOUT_PROJECT_DIR / "models").rglob("_*__sources.yml"):
+        for source in yaml.safe_load(path.read_text(encoding="utf-8")).get("sources") or []:
+            for table in source.get("tables") or []:
+                for column in table.get("columns") or []:
+                    level = (column.get("meta") or {}).get("pii")
+                    if level:
+                        declared.append((table["name"], column["name"], level))
+    assert declared
+    for table, column, level in declared:
+        matching = [row for row in rows if f"`{table}`" in row and f"`{column}`" in row]
+        assert matching, f"docs/privacy.md does not list {table}.{column}"
+        assert any(f"| {level} |" in row for row in matching), f"docs/privacy.md: {table}.{column} is {level}"

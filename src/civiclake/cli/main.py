@@ -817,8 +817,8 @@ def privacy_erase(context: click.Context, subject: str, as_json: bool) -> None:
     out of later syncs. Prints and records (meta.privacy_erasures) what changed, naming the person by pseudonym."""
     from civiclake.privacy.erasure import ErasureError, erase_subject, parse_subject
 
-    settings = _lakehouse(context)
     subject_key, value = parse_subject(subject)
+    settings = _lakehouse(context)
     try:
         report = erase_subject(settings, subject_key, value, say=None if as_json else console.print)
     except ErasureError as error:
