@@ -35,6 +35,7 @@ REQUIRED_SECRETS=(
     civiclake-airflow-metadata
     civiclake-airflow-keys
     civiclake-grafana-admin
+    civiclake-privacy
 )
 
 # Repositories of the chart's dependencies (charts/civiclake/Chart.yaml); the OCI one needs no `repo add`.

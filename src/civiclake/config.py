@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -285,6 +286,23 @@ class TransformSettings(_Section):
     )
 
 
+class PrivacySettings(_Section):
+    pseudonymisation_key: SecretStr | None = Field(
+        None,
+        description=(
+            "HMAC-SHA256 key of the pseudonyms (64 hex digits): CIVICLAKE__PRIVACY__PSEUDONYMISATION_KEY or a secret "
+            "file; unset on the local profile: generated once into <home>/privacy.key (mode 0600)"
+        ),
+    )
+
+    @field_validator("pseudonymisation_key")
+    @classmethod
+    def _key_is_32_bytes_of_hex(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", value.get_secret_value().strip()):
+            raise ValueError("must be 64 hex digits (32 random bytes, e.g. `openssl rand -hex 32`)")
+        return value
+
+
 class Settings(_Section):
     profile: Literal["local", "cluster"] = "local"
     home: Path = Path(DEFAULT_HOME)
@@ -299,6 +317,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     reading: ReadingSettings = ReadingSettings()
     transform: TransformSettings = TransformSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @field_validator("home")
     @classmethod

@@ -47,6 +47,7 @@ from click.testing import Result
 
 from civiclake.demo.incidents.server import IncidentsServer
 from civiclake.demo.mirror.server import MirrorServer
+from civiclake.privacy.keys import KEY_VARIABLE
 from civiclake.servers.postgres import PostgresServer
 from civiclake.servers.stack import ClusterServers
 from civiclake.transform.duckdb_database import open_database
@@ -357,7 +358,8 @@ def first_builds(
     """Round one: the four sources synced into both lakehouses, then ``civiclake transform`` on each."""
     base = tmp_path_factory.mktemp("engines")
     lakehouses = {
-        "duckdb": DbtLakehouse.create(base / "duckdb"),
+        # One pseudonymisation key for both: the same person gets the same pseudonym on either engine.
+        "duckdb": DbtLakehouse.create(base / "duckdb", **{KEY_VARIABLE: cluster.environment[KEY_VARIABLE]}),
         "trino": DbtLakehouse.create(base / "trino", **cluster.environment),
     }
     sources = engine_sources

@@ -166,7 +166,7 @@ def test_credentials_come_only_from_kubernetes_secrets(pods: dict[str, Any]) -> 
             if any(word in variable["name"] for word in SECRET_WORDS):
                 assert "value" not in variable and "secretKeyRef" in variable["valueFrom"], (key, variable["name"])
         references = {item["valueFrom"]["secretKeyRef"]["name"] for item in base["env"] if "valueFrom" in item}
-        assert references == {"civiclake-s3-credentials", "civiclake-pg-credentials"}, key
+        assert references == {"civiclake-s3-credentials", "civiclake-pg-credentials", "civiclake-privacy"}, key
         secrets = [item["secretRef"]["name"] for item in base.get("envFrom", []) if "secretRef" in item]
         family = key.split("_sync")[0] if "_sync" in key else None
         expected = {

@@ -152,6 +152,7 @@ def test_no_secret_is_rendered_unless_the_demo_asks_for_it() -> None:
         "civiclake-airflow-metadata",
         "civiclake-airflow-keys",
         "civiclake-grafana-admin",
+        "civiclake-privacy",
     }
     for secret in generated:
         assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"

@@ -3,11 +3,13 @@ after installing PostgreSQL's Debian package if it is missing, rather than skipp
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from civiclake.privacy.keys import KEY_VARIABLE
 from civiclake.servers.stack import ClusterServers, running_cluster
 
 from .postgres import ensure_postgres_installed
@@ -35,4 +37,6 @@ def fresh_cluster_lakehouse(cluster: ClusterServers) -> dict[str, str]:
         "CIVICLAKE__S3__ACCESS_KEY_ID": cluster.minio.access_key_id,
         "CIVICLAKE__S3__SECRET_ACCESS_KEY": cluster.minio.secret_access_key,
         "CIVICLAKE__CATALOG__URI": cluster.postgres.sqlalchemy_url(name),
+        # Its own pseudonymisation key, as a pod gets one from the chart's Secret.
+        KEY_VARIABLE: secrets.token_hex(32),
     }

@@ -157,6 +157,11 @@ must precede CIVICLAKE__CATALOG__URI, which expands it.
       key: {{ .Values.catalog.passwordKey }}
 - name: CIVICLAKE__CATALOG__URI
   value: {{ include "civiclake.catalogUri" . | quote }}
+- name: CIVICLAKE__PRIVACY__PSEUDONYMISATION_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.privacy.existingSecret }}
+      key: {{ .Values.privacy.keyKey }}
 {{- end -}}
 
 {{/* Scratch volumes of a read-only-root civiclake container; call with the root context. */}}

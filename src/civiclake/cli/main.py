@@ -901,6 +901,42 @@ def generate_shopstream_database(
     console.print(f"done in {time.monotonic() - started:.1f} s")
 
 
+@cli.group()
+def privacy() -> None:
+    """Personal data: the rights of the people the lakehouse holds data about (docs/privacy.md)."""
+
+
+@privacy.command("erase")
+@click.option(
+    "--subject", required=True, metavar="KEY=VALUE", help="The person, by a subject key of the classification."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_handles_configuration_errors
+def privacy_erase(context: click.Context, subject: str, as_json: bool) -> None:
+    """Remove one person from raw files, bronze and its history, silver, gold and the sync state, and keep them
+    out of later syncs. Prints and records (meta.privacy_erasures) what changed, naming the person by pseudonym."""
+    from civiclake.privacy.erasure import ErasureError, erase_subject, parse_subject
+
+    subject_key, value = parse_subject(subject)
+    settings = _lakehouse(context)
+    try:
+        report = erase_subject(settings, subject_key, value, say=None if as_json else console.print)
+    except ErasureError as error:
+        errors.print(f"[bold red]erasure incomplete:[/] {escape(str(error))}")
+        sys.exit(EXIT_PARTIAL)
+    summary = report.summary()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    elif report.found:
+        console.print(
+            f"erased {subject_key} {report.subject_pseudonym[:12]}… (erasure {report.erasure_id}): "
+            f"{report.rows_deleted} rows in {len(report.tables)} tables, {len(report.raw_files)} raw files "
+            f"rewritten, {report.tombstones} tombstones; recorded in meta.privacy_erasures",
+            soft_wrap=True,
+        )
+
+
 def main() -> None:
     try:
         cli(obj={})

@@ -75,7 +75,7 @@ class ClusterServers:
 def generated_secrets() -> dict[str, dict[str, str]]:
     """The Secrets the chart expects (their names and keys from the values), with fresh random passwords."""
     values = chart.chart_values()
-    catalog, s3 = values["catalog"], values["s3"]
+    catalog, s3, privacy = values["catalog"], values["s3"], values["privacy"]
     return {
         catalog["existingSecret"]: {
             catalog["passwordKey"]: secrets.token_urlsafe(18),
@@ -86,6 +86,7 @@ def generated_secrets() -> dict[str, dict[str, str]]:
             s3["accessKeyIdKey"]: "civiclake-dev",
             s3["secretAccessKeyKey"]: secrets.token_urlsafe(24),
         },
+        privacy["existingSecret"]: {privacy["keyKey"]: secrets.token_hex(32)},
     }
 
 

@@ -13,12 +13,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from civiclake.config import Settings
 from civiclake.errors import ConfigurationError, TerminalError
+from civiclake.privacy.keys import dbt_environment
 
 # The checkout's dbt/ folder: src/civiclake/transform/project.py -> <checkout>/dbt
 CHECKOUT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt"
@@ -37,6 +38,8 @@ class DbtProject:
     project_dir: Path
     work_dir: Path
     target: str
+    # Variables dbt needs that are secrets (the pseudonymisation key): given to the child process, never logged.
+    secret_environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DbtProject:
@@ -46,7 +49,7 @@ class DbtProject:
                 "the duckdb dbt target runs on the local profile only; on the cluster profile dbt runs on Trino "
                 "(unset CIVICLAKE__TRANSFORM__TARGET or set it to trino)"
             )
-        return cls(locate_project_dir(settings), (settings.home / "dbt").resolve(), target)
+        return cls(locate_project_dir(settings), (settings.home / "dbt").resolve(), target, dbt_environment(settings))
 
     @property
     def target_path(self) -> Path:
@@ -89,6 +92,7 @@ class DbtProject:
                 "CIVICLAKE_DBT_DUCKDB_EXTENSIONS": str(self.extensions_dir),
             }
         )
+        environment.update(self.secret_environment)
         environment.update(extra or {})
         return environment
 

@@ -21,12 +21,14 @@ cluster does.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from civiclake.privacy.keys import KEY_VARIABLE
 from civiclake.transform.project import DbtProject, TransformError
 
 OFFLINE_CATALOG_MACRO = """\
@@ -45,6 +47,7 @@ TRINO_FUNCTIONS = frozenset(
         "array_join",
         "day_of_week",
         "from_iso8601_timestamp",
+        "hmac_sha256",  # the pseudonymise macro; run on the real Trino by tests/cluster
         "json_extract_scalar",
         "json_parse",
         "lpad",
@@ -87,7 +90,8 @@ def check_trino_sql(project: DbtProject, progress: Callable[[str], None] | None 
         )
         (copy / "macros" / "_civiclake_offline_catalog.sql").write_text(OFFLINE_CATALOG_MACRO, encoding="utf-8")
         output: list[str] = []
-        checked = DbtProject(copy, Path(scratch) / "work", "trino")
+        # Rendering only: a throwaway pseudonymisation key, so the lakehouse's own never lands in compiled files.
+        checked = DbtProject(copy, Path(scratch) / "work", "trino", {KEY_VARIABLE: secrets.token_hex(32)})
         say(f"dbt parse --target trino, in a scratch copy of {project.project_dir}")
         if checked.run(["parse"], on_line=output.append) != 0:
             raise TransformError("dbt parse --target trino failed:\n" + "\n".join(output[-40:]))

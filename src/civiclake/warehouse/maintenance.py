@@ -289,9 +289,11 @@ class PyicebergMaintenance:
             self.warehouse.filesystem.delete_file(self._fs_path(uri))
 
 
-def referenced_files(table: Table) -> set[str]:
+def referenced_files(table: Table, *, removed_entries: bool = True) -> set[str]:
     """Every file the table's metadata still points to: metadata files, manifest lists, manifests, data and delete
-    files of every remaining snapshot, statistics files. Paths without their scheme."""
+    files of every remaining snapshot, statistics files. Paths without their scheme. ``removed_entries=False``
+    leaves out the data files manifests list only as removed by their snapshot: once the snapshots before it are
+    expired, no snapshot reads them."""
     metadata = table.metadata
     found = {_normalise(table.metadata_location)}
     found |= {_normalise(entry.metadata_file) for entry in metadata.metadata_log}
@@ -306,7 +308,7 @@ def referenced_files(table: Table) -> set[str]:
             if path in read_manifests:
                 continue
             read_manifests.add(path)
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=not removed_entries):
                 found.add(_normalise(entry.data_file.file_path))
     return found
 

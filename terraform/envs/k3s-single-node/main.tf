@@ -30,6 +30,10 @@ resource "random_bytes" "airflow_fernet_key" {
   length = 32
 }
 
+resource "random_bytes" "pseudonymisation_key" {
+  length = 32
+}
+
 module "civiclake" {
   source = "../../modules/civiclake"
 
@@ -48,4 +52,5 @@ module "civiclake" {
   airflow_api_secret_key  = random_password.credentials["airflow_api"].result
   airflow_jwt_secret      = random_password.credentials["airflow_jwt"].result
   grafana_admin_password  = random_password.credentials["grafana"].result
+  pseudonymisation_key    = random_bytes.pseudonymisation_key.hex
 }

@@ -10,6 +10,7 @@ locals {
     airflow_metadata = "civiclake-airflow-metadata"
     airflow_keys     = "civiclake-airflow-keys"
     grafana_admin    = "civiclake-grafana-admin"
+    privacy          = "civiclake-privacy"
   }
 
   namespace       = var.create_namespace ? kubernetes_namespace_v1.civiclake[0].metadata[0].name : var.namespace
@@ -105,6 +106,18 @@ resource "kubernetes_secret_v1" "grafana_admin" {
   }
 }
 
+resource "kubernetes_secret_v1" "privacy" {
+  metadata {
+    name      = local.secret_names.privacy
+    namespace = local.namespace
+    labels    = local.labels
+  }
+
+  data = {
+    "pseudonymisation-key" = var.pseudonymisation_key
+  }
+}
+
 resource "helm_release" "civiclake" {
   name              = var.release_name
   namespace         = local.namespace
@@ -121,5 +134,6 @@ resource "helm_release" "civiclake" {
     kubernetes_secret_v1.airflow_metadata,
     kubernetes_secret_v1.airflow_keys,
     kubernetes_secret_v1.grafana_admin,
+    kubernetes_secret_v1.privacy,
   ]
 }

@@ -144,3 +144,14 @@ variable "grafana_admin_password" {
   description = "Password of Grafana's `admin` user."
   sensitive   = true
 }
+
+variable "pseudonymisation_key" {
+  type        = string
+  description = "HMAC key of the pseudonyms in silver and gold and of the erasure tombstones: 64 hex digits (32 random bytes). Changing it changes every pseudonym."
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[0-9a-fA-F]{64}$", var.pseudonymisation_key))
+    error_message = "pseudonymisation_key must be 64 hex digits (32 random bytes)."
+  }
+}

@@ -18,11 +18,11 @@ final as (
     select
         crm_contact_id,
         user_id,
-        email,
+        email_pseudonym,
         company,
         job_title,
         lifecycle_stage,
-        owner_name,
+        owner_pseudonym,
         created_at,
         is_deleted,
         updated_at,

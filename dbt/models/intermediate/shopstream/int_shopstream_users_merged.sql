@@ -17,8 +17,8 @@ with {{ civiclake.changed_versions(ref('stg_shopstream__users'), key_columns, pr
 final as (
     select
         user_id,
-        email,
-        full_name,
+        email_pseudonym,
+        full_name_pseudonym,
         country_code,
         city,
         signup_channel,

@@ -8,11 +8,12 @@ renamed as (
         cast(id as bigint) as crm_contact_id,
         cast(user_id as bigint) as user_id,
         -- attributes
-        email,
+        -- personal data: pseudonyms only (keyed hashes; e-mails compared lower-cased and trimmed)
+        {{ civiclake.pseudonymise('lower(trim(email))') }} as email_pseudonym,
         company,
         job_title,
         lifecycle_stage,
-        owner as owner_name,
+        {{ civiclake.pseudonymise('owner') }} as owner_pseudonym,
         -- timestamps
         {{ civiclake.utc_timestamp('created_at') }} as created_at,
         {{ civiclake.utc_timestamp('updated_at') }} as updated_at,

@@ -7,8 +7,9 @@ renamed as (
         -- ids
         cast(id as bigint) as user_id,
         -- attributes
-        email,
-        full_name,
+        -- personal data: pseudonyms only (keyed hashes; e-mails compared lower-cased and trimmed)
+        {{ civiclake.pseudonymise('lower(trim(email))') }} as email_pseudonym,
+        {{ civiclake.pseudonymise('full_name') }} as full_name_pseudonym,
         upper(country) as country_code,
         city,
         signup_channel,

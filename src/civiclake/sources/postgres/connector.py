@@ -39,10 +39,12 @@ from psycopg2.extensions import connection as Connection
 from civiclake.config import PostgresSettings, Settings
 from civiclake.errors import ConfigurationError, NotFoundError, SourceError, TransientError
 from civiclake.lake.filesystem import LakeStorage, lake_storage
+from civiclake.privacy.tombstones import Tombstones, load_tombstones
 from civiclake.sources.base import DatasetInfo, DiscoveredDataset, DiscoveryFailure, Resource
 from civiclake.sources.http import Download, ProgressCallback
 from civiclake.sources.postgres.columns import TIMESTAMP_UTC, Column, read_columns, record_batch, select_list
 from civiclake.sources.postgres.keys import KeyFiles, deleted_keys, same_key_set
+from civiclake.warehouse.state import name_part
 
 SOURCE = "postgres"
 DELETED_COLUMN = "_deleted"
@@ -94,7 +96,7 @@ def _json_value(value: Any) -> Any:
 class PostgresConnector:
     source = SOURCE
 
-    def __init__(self, settings: PostgresSettings, lake: LakeStorage) -> None:
+    def __init__(self, settings: PostgresSettings, lake: LakeStorage, tombstones: Tombstones | None = None) -> None:
         if not settings.host:
             raise ConfigurationError("the postgres source needs a database host: set CIVICLAKE__POSTGRES__HOST")
         self.settings = settings
@@ -105,10 +107,13 @@ class PostgresConnector:
         self._snapshot_at: datetime | None = None
         self._unavailable: PostgresUnavailableError | None = None
         self._tables: dict[str, str] = {}
+        # Erased people (``civiclake privacy erase``) the source still holds: their rows are never extracted again.
+        self.tombstones = tombstones
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PostgresConnector:
-        return cls(settings.postgres, lake_storage(settings))
+        source = f"{SOURCE}__{name_part(settings.postgres.dataset, 'dataset')}"
+        return cls(settings.postgres, lake_storage(settings), load_tombstones(settings, source))
 
     # -- Connector protocol -------------------------------------------------------------------------------------
 
@@ -319,8 +324,12 @@ class PostgresConnector:
             server_cursor.itersize = settings.fetch_batch_size
             server_cursor.execute(query, params)
             while batch := server_cursor.fetchmany(settings.fetch_batch_size):
-                writer.write_batch(record_batch(batch, columns, schema))
-                rows += len(batch)
+                records = record_batch(batch, columns, schema)
+                if self.tombstones is not None:
+                    records = self.tombstones.filter_batch(table, records)
+                writer.write_batch(records)
+                rows += records.num_rows
+                # The cursor moves past erased rows too: they are skipped, not waited for.
                 last = (columns[cursor_index].cursor_value(batch[-1][cursor_index]), batch[-1][key_index])
                 if on_progress is not None:
                     position = sink.tell()
@@ -342,6 +351,8 @@ class PostgresConnector:
         settings = self.settings
         key = by_name[settings.key_column]
         current = self._current_keys(connection, table, key)
+        if self.tombstones is not None:
+            current = self.tombstones.filter_keys(table, key.name, current)
         if previous is None or previous.keys is None:
             # A first (or full) extraction: the baseline later runs compare against, nothing to tombstone.
             keys_file = self.keys.write(table, current, destination)
