@@ -75,14 +75,19 @@ def test_listing_tables_costs_the_same_catalog_queries_for_3_or_30_tables(
 ) -> None:
     state = SyncState(settings.catalog_uri)
     add_bronze_tables(catalog, state, 0, 3)
-    with counted_statements(catalog.engine) as few:
-        assert len(list_tables(catalog)) == 3
-    add_bronze_tables(catalog, state, 3, 27)
-    with counted_statements(catalog.engine) as many:
+    list_tables(catalog)  # the first call creates the summary table
+    add_bronze_tables(catalog, state, 3, 3)
+    with counted_statements(catalog.engine) as few_new:
+        assert len(list_tables(catalog)) == 6
+    add_bronze_tables(catalog, state, 6, 24)
+    with counted_statements(catalog.engine) as many_new:
+        assert len(list_tables(catalog)) == 30
+    with counted_statements(catalog.engine) as none_new:
         found = list_tables(catalog)
     state.close()
-    assert len(found) == 30
-    assert len(many) == len(few) == 1
+    # Tables never read before: one query, then one statement to forget stale summaries and one to store new ones.
+    assert len(many_new) == len(few_new) == 3
+    assert len(none_new) == 1
     by_name = {info.name: info for info in found}
     assert by_name["bronze.datagouv__d29__r"].rows == 30
     assert by_name["bronze.datagouv__d29__r"].dataset_id == "dataset-29"
@@ -95,10 +100,11 @@ def test_status_costs_the_same_catalog_and_state_queries_for_3_or_30_datasets(
     state = SyncState(settings.catalog_uri)
     add_bronze_tables(catalog, state, 0, 3)
     now = datetime.now(UTC)
-    dataset_statuses(catalog, state, now)  # the first call creates the empty meta tables
+    dataset_statuses(catalog, state, now)  # the first call creates the empty meta tables and the summary table
+    add_bronze_tables(catalog, state, 3, 3)
     with counted_statements(catalog.engine, state.engine) as few:
-        assert len(dataset_statuses(catalog, state, now)) == 3
-    add_bronze_tables(catalog, state, 3, 27)
+        assert len(dataset_statuses(catalog, state, now)) == 6
+    add_bronze_tables(catalog, state, 6, 24)
     with counted_statements(catalog.engine, state.engine) as many:
         statuses = dataset_statuses(catalog, state, now)
     state.close()
@@ -135,6 +141,8 @@ def test_a_metadata_file_is_read_again_only_after_its_table_changed(
     table_summaries(catalog, "bronze")
     read.clear()
     table_summaries(catalog, "bronze")
+    # Another process (another catalog object on the same database) reads nothing either.
+    table_summaries(open_catalog(settings), "bronze")
     assert read == []
     changed = catalog.load_table(("bronze", "datagouv__d2__r"))
     changed.append(pa.table({"id": [99], "label": ["y"]}, schema=SCHEMA))

@@ -5,16 +5,16 @@
 round trips. Here the SQL catalog's own table (``iceberg_tables``) is read with one query for every table's
 current metadata location; the metadata files are then read by a pool of threads (on S3 each read is a request).
 
-A metadata file never changes once written (a commit writes a new one), so what is read from it is kept, keyed
-by its location: a long-running ``civiclake metrics`` reads again only the tables committed to since its last
-scrape.
+A metadata file never changes once written (a commit writes a new one), so what ``tables``, ``status`` and
+``metrics`` need of it is kept in the catalog's database (``civiclake_table_summary``, keyed by the metadata
+location) and read in the same query as the locations: each command reads again only the metadata files of tables
+committed to since any command last looked, and every process and pod shares what the others read. It is a cache:
+a row whose file is no longer any table's current metadata is dropped, and losing it costs one read per table.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,12 +27,21 @@ from pyiceberg.io import FileIO, load_file_io
 from pyiceberg.serializers import Compressor, FromInputFile
 from pyiceberg.table import Table
 
+from civiclake.warehouse.catalog import first_setup_retried
+
 Identifier = tuple[str, str]
 
 # Reads in flight at once: enough to hide S3 latency, few enough for a small object store.
 READ_WORKERS = 16
-# Summaries kept in memory: one per table is enough; more only keeps tables dropped since.
-_CACHE_SIZE = 200_000
+
+_metadata = sa.MetaData()
+table_summary = sa.Table(
+    "civiclake_table_summary",
+    _metadata,
+    sa.Column("metadata_location", sa.String(1000), primary_key=True),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: TableSummary's fields read from that metadata file
+)
+_ready: set[str] = set()  # catalog databases where the summary table is known to exist, by URL
 
 
 @dataclass(frozen=True)
@@ -73,16 +82,74 @@ def table_locations(catalog: Catalog, namespace: str | None = None) -> dict[Iden
 
 
 def table_summaries(catalog: Catalog, namespace: str | None = None) -> list[TableSummary]:
-    """A summary of every table (of one namespace), sorted by name; metadata files read in parallel."""
-    locations = table_locations(catalog, namespace)
-    io = _file_io(catalog, locations.values())
-    missing = [location for location in locations.values() if _cached(location) is None]
-    for location, document in zip(missing, _read_all(io, missing), strict=True):
-        _remember(location, _summary_fields(document))
-    return [
-        TableSummary(identifier, location, **_cached(location))  # type: ignore[arg-type]
-        for identifier, location in sorted(locations.items())
-    ]
+    """A summary of every table (of one namespace), sorted by name: one catalog query when every table's current
+    metadata file was read before; the others' files are read in parallel, and remembered."""
+    if not isinstance(catalog, SqlCatalog):
+        locations = table_locations(catalog, namespace)
+        known: dict[str, dict[str, Any]] = {}
+    else:
+        locations, known = _locations_and_summaries(catalog, namespace)
+    missing = sorted({location for location in locations.values() if location not in known})
+    if missing:
+        read = {
+            location: _summary_fields(document)
+            for location, document in zip(missing, _read_all(_file_io(catalog, missing), missing), strict=True)
+        }
+        known.update(read)
+        if isinstance(catalog, SqlCatalog):
+            _store(catalog, read)
+    return [TableSummary(identifier, location, **known[location]) for identifier, location in sorted(locations.items())]
+
+
+def _locations_and_summaries(
+    catalog: SqlCatalog, namespace: str | None
+) -> tuple[dict[Identifier, str], dict[str, dict[str, Any]]]:
+    _create_summary_table(catalog)
+    statement = (
+        sa.select(
+            IcebergTables.table_namespace,
+            IcebergTables.table_name,
+            IcebergTables.metadata_location,
+            table_summary.c.summary,
+        )
+        .outerjoin(table_summary, table_summary.c.metadata_location == IcebergTables.metadata_location)
+        .where(IcebergTables.catalog_name == catalog.name, IcebergTables.metadata_location.is_not(None))
+    )
+    if namespace is not None:
+        statement = statement.where(IcebergTables.table_namespace == namespace)
+    type_filter = catalog._iceberg_type_filter()
+    if type_filter is not None:
+        statement = statement.where(type_filter)
+    locations: dict[Identifier, str] = {}
+    known: dict[str, dict[str, Any]] = {}
+    with catalog.engine.connect() as connection:
+        for row in connection.execute(statement):
+            location = str(row[2])
+            locations[(str(row[0]), str(row[1]))] = location
+            if row[3] is not None:
+                known[location] = json.loads(str(row[3]))
+    return locations, known
+
+
+def _create_summary_table(catalog: SqlCatalog) -> None:
+    url = str(catalog.engine.url)
+    if url not in _ready:
+        first_setup_retried(lambda: _metadata.create_all(catalog.engine))
+        _ready.add(url)
+
+
+def _store(catalog: SqlCatalog, read: dict[str, dict[str, Any]]) -> None:
+    """Remember what was read, and forget the files that are no longer any table's current metadata."""
+    rows = [{"metadata_location": location, "summary": json.dumps(fields)} for location, fields in read.items()]
+    current = sa.select(IcebergTables.metadata_location).where(IcebergTables.metadata_location.is_not(None))
+    try:
+        with catalog.engine.begin() as connection:
+            connection.execute(table_summary.delete().where(table_summary.c.metadata_location.not_in(current)))
+            connection.execute(table_summary.insert(), rows)
+    except sa.exc.SQLAlchemyError:
+        # Another command stored the same files a moment earlier, or this database user may only read: the
+        # summaries are only a cache, this command has what it read.
+        pass
 
 
 def load_tables(catalog: Catalog, identifiers: Iterable[Identifier] | None = None) -> dict[Identifier, Table]:
@@ -139,22 +206,3 @@ def _summary_fields(document: dict[str, Any]) -> dict[str, Any]:
         "totals": totals,
         "snapshots": len(snapshots),
     }
-
-
-_lock = threading.Lock()
-_summaries: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-
-def _cached(location: str) -> dict[str, Any] | None:
-    with _lock:
-        found = _summaries.get(location)
-        if found is not None:
-            _summaries.move_to_end(location)
-        return found
-
-
-def _remember(location: str, fields: dict[str, Any]) -> None:
-    with _lock:
-        _summaries[location] = fields
-        while len(_summaries) > _CACHE_SIZE:
-            _summaries.popitem(last=False)
