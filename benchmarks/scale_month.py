@@ -166,9 +166,12 @@ def simulate(work: Path, datasets: int, days: int, changed: float, rows: int) ->
 def create_bronze(catalog: Any, number: int) -> Table:
     """A bronze table as the loader makes it: lineage properties, partitioned by the day of extraction."""
     properties = {"civiclake.source": "datagouv", "civiclake.dataset-id": f"dataset-{number:04d}"}
-    with catalog.create_table_transaction(
-        ("bronze", f"datagouv__d{number:04d}__r"), schema=BRONZE, properties=properties
-    ) as transaction, transaction.update_spec() as spec:
+    with (
+        catalog.create_table_transaction(
+            ("bronze", f"datagouv__d{number:04d}__r"), schema=BRONZE, properties=properties
+        ) as transaction,
+        transaction.update_spec() as spec,
+    ):
         spec.add_field("_extracted_at", DayTransform(), "_extracted_at_day")
     table: Table = catalog.load_table(("bronze", f"datagouv__d{number:04d}__r"))
     return table
@@ -255,8 +258,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines = [
         f"Measured {result['date']} on {result['cores']} cores by `python -m benchmarks.scale_month`: "
         f"{result['datasets']} datasets (one bronze table each), {result['days']} simulated days, "
-        f"{result['changed_per_day']:.0%} of the datasets publishing a new version each day ({result['rows_per_version']} "
-        "rows), committed as `civiclake sync` commits (one bronze commit per new version, one `meta.ingestions` "
+        f"{result['changed_per_day']:.0%} of the datasets publishing a new version each day "
+        f"({result['rows_per_version']} rows), committed as `civiclake sync` commits (one bronze commit per new "
+        "version, one `meta.ingestions` "
         "commit per resource, one `meta.datasets` commit per run). Before → after `civiclake maintain` "
         "(compact; expire-snapshots with its defaults, 7 days and the newest 5; remove-orphans).",
         "",
