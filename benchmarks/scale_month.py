@@ -262,7 +262,8 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"({result['rows_per_version']} rows), committed as `civiclake sync` commits (one bronze commit per new "
         "version, one `meta.ingestions` "
         "commit per resource, one `meta.datasets` commit per run). Before → after `civiclake maintain` "
-        "(compact; expire-snapshots with its defaults, 7 days and the newest 5; remove-orphans).",
+        "(compact; expire-snapshots with its defaults, 7 days and the newest 5; remove-orphans). The machine was "
+        "shared with other jobs: the times are noisy, the counts are not.",
         "",
         header,
         "|---|" + "---|" * (len(keys) + 1),
@@ -292,7 +293,16 @@ def render_markdown(result: dict[str, Any]) -> str:
         "",
         f"Targets: data files per partition after maintain ≤ 2: bronze {worst}, meta {meta_worst} "
         f"({'met' if max(worst, meta_worst) <= 2 else 'missed'}); snapshots bounded by the retention setting: at "
-        f"most {snapshots} per table, the snapshots of the last 7 days plus the newest 5.",
+        f"most {snapshots} per table after maintain (a bronze table keeps its last 7 days, a meta table its last "
+        "day, `history.expire.max-snapshot-age-ms`, and each at least the newest 5). Metadata files stay at 11 per "
+        "meta table between maintenance runs (`write.metadata.delete-after-commit.enabled`, 10 previous versions).",
+        "",
+        "What breaks first: `meta.ingestions` gets one commit per resource and run, and each commit rewrites a "
+        "manifest list and a metadata file that name every snapshot still kept, so a day's commits cost more as "
+        "history grows (above: from the first day to the thirtieth, with no maintenance in between). The daily "
+        "`lake_maintenance` DAG bounds it to one day of commits; with tens of thousands of resources a day that is "
+        "still tens of thousands of snapshots: the next change is one `meta.ingestions` commit per dataset or per "
+        "run rather than per resource.",
     ]
     return "\n".join(lines)
 
