@@ -144,9 +144,12 @@ def sync_dag(family: str) -> DAG | None:
                 ]
             return [step.expand_kwargs(dag_id) for step in steps]
 
+        # A source host sees at most max_active_syncs of this DAG's syncs at once, however many datasets are
+        # mapped; the pool bounds them across DAG runs and DAGs that reach the same host.
         CivicLakeCommandOperator.partial(
             task_id="sync",
             pool=sync_pool(family),
+            max_active_tis_per_dag=section["max_active_syncs"],
             outlets=[asset],
             map_index_template="{{ task.labels['civiclake.io/step'] }}",
             **pod_arguments("ingest", section),

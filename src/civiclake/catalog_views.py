@@ -16,6 +16,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import EqualTo
 
 from civiclake.observability.freshness import is_late
+from civiclake.warehouse.catalog_index import table_summaries
 from civiclake.warehouse.meta import DATASET_LEVEL, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
@@ -62,36 +63,35 @@ class DatasetStatus:
 
 
 def list_tables(catalog: Catalog) -> list[TableInfo]:
-    """Every table of every namespace, from metadata only (no data file is read)."""
+    """Every table of every namespace, from metadata only (no data file is read): one catalog query for all the
+    tables, their metadata files read in parallel (``catalog_index``)."""
     tables = []
-    for (namespace,) in sorted(catalog.list_namespaces()):
-        for identifier in sorted(catalog.list_tables(namespace)):
-            table = catalog.load_table(identifier)
-            snapshot = table.current_snapshot()
-            summary: dict[str, Any] = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
+    for summary in table_summaries(catalog):
+        totals = summary.totals
 
-            def total(key: str, summary: dict[str, Any] = summary) -> int:
-                return int(summary.get(key, 0) or 0)
+        def total(key: str, totals: dict[str, str] = totals) -> int:
+            return int(totals.get(key, 0) or 0)
 
-            properties = table.properties
-            tables.append(
-                TableInfo(
-                    name=".".join(identifier),
-                    rows=total("total-records"),
-                    source=properties.get("civiclake.source"),
-                    dataset_id=properties.get("civiclake.dataset-id"),
-                    resource_id=properties.get("civiclake.resource-id"),
-                    snapshot_id=snapshot.snapshot_id if snapshot else None,
-                    updated_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC).isoformat()
-                    if snapshot
-                    else None,
-                    data_files=total("total-data-files"),
-                    delete_files=total("total-delete-files"),
-                    size_bytes=total("total-files-size"),
-                    snapshots=len(table.snapshots()),
-                    last_commit_timestamp=snapshot.timestamp_ms / 1000 if snapshot else None,
-                )
+        properties = summary.properties
+        timestamp_ms = summary.timestamp_ms
+        tables.append(
+            TableInfo(
+                name=".".join(summary.identifier),
+                rows=total("total-records"),
+                source=properties.get("civiclake.source"),
+                dataset_id=properties.get("civiclake.dataset-id"),
+                resource_id=properties.get("civiclake.resource-id"),
+                snapshot_id=summary.snapshot_id,
+                updated_at=datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
+                if timestamp_ms is not None
+                else None,
+                data_files=total("total-data-files"),
+                delete_files=total("total-delete-files"),
+                size_bytes=total("total-files-size"),
+                snapshots=summary.snapshots,
+                last_commit_timestamp=timestamp_ms / 1000 if timestamp_ms is not None else None,
             )
+        )
     return tables
 
 

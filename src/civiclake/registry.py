@@ -95,6 +95,15 @@ class _Family(_Entry):
     resources: PodResources | None = Field(
         None, description="Resources of its task pods; default: those of the chart's ingest pod template"
     )
+    max_active_syncs: int = Field(
+        2,
+        ge=1,
+        le=256,
+        description=(
+            "Sync tasks of this family running at once in one DAG (max_active_tis_per_dag of the mapped task); the "
+            "Airflow pool civiclake_<family> (dags/pools.json) caps them across DAGs: keep its slots at least this"
+        ),
+    )
 
 
 class DatagouvRegistry(_Family):

@@ -76,6 +76,7 @@ def describe_task(task: Any) -> dict[str, Any]:
         "max_retry_delay": seconds(task.max_retry_delay),
         "execution_timeout": seconds(task.execution_timeout),
         "pool": task.pool,
+        "max_active_tis_per_dag": task.max_active_tis_per_dag,
         "outlets": [asset.uri for asset in task.outlets],
         "on_failure_callback": [type(callback).__name__ for callback in callbacks],
         "upstream": sorted(task.upstream_task_ids),

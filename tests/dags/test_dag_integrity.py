@@ -63,6 +63,7 @@ def test_sync_dags_map_one_task_per_dataset_and_emit_their_bronze_asset(bag: dic
         assert tasks["sync"]["mapped"] is True and tasks["sync"]["upstream"] == ["plan"]
         assert tasks["sync"]["outlets"] == [asset]
         assert tasks["sync"]["pool"] == f"civiclake_{dag_id.removesuffix('_sync')}"
+        assert tasks["sync"]["max_active_tis_per_dag"] == 2  # the registry's default max_active_syncs
         assert tasks["sync"]["execution_timeout"] == 180 * 60
     warehouse = bag["dags"]["warehouse_build"]
     assert warehouse["timetable"] == "AssetTriggeredTimetable"
@@ -93,6 +94,16 @@ def test_warehouse_and_maintenance_steps_run_in_order_in_one_pool(bag: dict[str,
         ["civiclake://warehouse/gold"],
         [],
     ]
+
+
+def test_the_registry_sizes_how_many_syncs_of_a_family_run_at_once(airflow: AirflowRunner, tmp_path: Path) -> None:
+    registry = tmp_path / "datasets.yaml"
+    registry.write_text(
+        "datagouv:\n  max_active_syncs: 5\n  datasets:\n    - id: 53d65eb8bd2bb1511380c55a\n      name: codes_postaux\n"
+    )
+    found = airflow.probe("dagbag", extra_env={"CIVICLAKE__REGISTRY__PATH": str(registry)})
+    sync = next(task for task in found["dags"]["datagouv_sync"]["tasks"] if task["task_id"] == "sync")
+    assert (sync["pool"], sync["max_active_tis_per_dag"]) == ("civiclake_datagouv", 5)
 
 
 def test_every_pool_a_task_uses_is_created_by_the_chart(bag: dict[str, Any]) -> None:

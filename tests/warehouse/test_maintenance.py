@@ -36,8 +36,11 @@ from civiclake.warehouse.maintenance import (
     referenced_files,
     run_maintenance,
     run_maintenance_command,
+    snapshot_retention,
     trino_statement,
 )
+from civiclake.warehouse.meta import META_TABLE_PROPERTIES, META_TABLES, DatasetRecord, MetaTables
+from civiclake.warehouse.meta import _schema as meta_schema
 
 SCHEMA = pa.schema([("id", pa.int64()), ("label", pa.string()), ("_extracted_at", pa.timestamp("us", tz="UTC"))])
 DAY_ONE = datetime(2025, 1, 1, 8, tzinfo=UTC)
@@ -298,3 +301,40 @@ def test_the_cluster_profile_maintains_through_trino_and_says_what_is_missing(
     assert (endpoint.catalog, endpoint.http_scheme) == ("iceberg", "http")
     with pytest.raises(ConfigurationError, match="TRINO_HOST"):
         run_maintenance_command(local_settings, open_catalog(local_settings), "compact", tables=[], engine="trino")
+
+
+def test_a_table_asking_for_a_shorter_history_has_its_old_snapshots_expired_sooner(
+    catalog: SqlCatalog, settings: Settings
+) -> None:
+    short = appended(catalog, "meta.short_history", [batch(i, 1, DAY_ONE) for i in range(5)])
+    with short.transaction() as transaction:
+        transaction.set_properties({"history.expire.max-snapshot-age-ms": "1"})
+    appended(catalog, "meta.default_history", [batch(i, 1, DAY_ONE) for i in range(5)])
+    time.sleep(0.01)  # every snapshot is now older than one millisecond
+
+    week = MaintenanceOptions(snapshot_older_than=timedelta(days=7), retain_last=2)
+    shortened = engine(catalog, settings, week).run("expire-snapshots", "meta.short_history")
+    default = engine(catalog, settings, week).run("expire-snapshots", "meta.default_history")
+    assert (shortened.status, shortened.snapshots_expired) == ("changed", 3)
+    assert default.status == "unchanged"
+    assert len(catalog.load_table("meta.short_history").metadata.snapshots) == 2
+    assert ids(catalog.load_table("meta.short_history")) == list(range(5))
+
+
+def test_meta_tables_keep_their_last_metadata_files_only_and_one_day_of_history(
+    catalog: SqlCatalog, settings: Settings
+) -> None:
+    # A meta table made by an earlier civiclake, without the properties: it gets them at its next use.
+    catalog.create_table("meta.datasets", schema=meta_schema(META_TABLES["datasets"]))
+    meta = MetaTables(catalog)
+    for number in range(25):
+        now = DAY_ONE + timedelta(hours=number)
+        record = DatasetRecord("b", now, "datagouv", f"d{number}", "s", "t", None, "daily", None, None, 1, 0)
+        meta.append("datasets", [record])
+    table = catalog.load_table("meta.datasets")
+    assert {key: table.properties.get(key) for key in META_TABLE_PROPERTIES} == META_TABLE_PROPERTIES
+    metadata_files = [path for path in stored_files(settings, table.location()) if path.endswith(".metadata.json")]
+    assert len(table.metadata.snapshots) == 25
+    assert len(metadata_files) <= 11, "the current metadata file and the ten before it"
+    assert snapshot_retention(table, MaintenanceOptions()) == timedelta(days=1)
+    assert meta.read("datasets").num_rows == 25

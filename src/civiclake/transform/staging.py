@@ -43,6 +43,7 @@ from pyiceberg.types import (
 )
 
 from civiclake.transform.project import TransformError
+from civiclake.warehouse.catalog_index import load_tables, table_locations
 
 SOURCE_NAME = "datagouv"
 TABLE_PREFIX = "datagouv__"
@@ -111,10 +112,11 @@ def generate_datagouv_staging(
     hand_staged = hand_staged_tables(staging_dir, generated_dir)
     report.hand_staged = sorted(hand_staged)
 
+    names = [name for (_, name) in table_locations(catalog, "bronze") if name.startswith(TABLE_PREFIX)]
     tables = {
-        name: catalog.load_table(("bronze", name))
-        for (_, name) in catalog.list_tables("bronze")
-        if name.startswith(TABLE_PREFIX) and name not in hand_staged
+        name: table
+        for (_, name), table in load_tables(catalog, [("bronze", name) for name in names]).items()
+        if name not in hand_staged
     }
     source_entries: dict[str, dict[str, Any]] = {} if prune else _previous_source_entries(generated_dir)
     for name, table in sorted(tables.items()):

@@ -45,6 +45,7 @@ Action = Literal["compact", "expire-snapshots", "remove-orphans"]
 Engine = Literal["pyiceberg", "trino"]
 ACTIONS: tuple[Action, ...] = ("compact", "expire-snapshots", "remove-orphans")
 MAINTENANCE_PROPERTY = "civiclake.maintenance"
+MAX_SNAPSHOT_AGE_PROPERTY = "history.expire.max-snapshot-age-ms"
 _MB = 1024 * 1024
 
 
@@ -235,7 +236,7 @@ class PyicebergMaintenance:
 
     def expire_snapshots(self, name: str, table: Table) -> TableOutcome:
         outcome = TableOutcome(name, "expire-snapshots", "unchanged")
-        cutoff_ms = int((datetime.now(UTC) - self.options.snapshot_older_than).timestamp() * 1000)
+        cutoff_ms = int((datetime.now(UTC) - snapshot_retention(table, self.options)).timestamp() * 1000)
         metadata = table.metadata
         protected = {ref.snapshot_id for ref in metadata.refs.values()}
         current_history: list[int] = []
@@ -287,6 +288,17 @@ class PyicebergMaintenance:
     def _delete_quietly(self, uri: str) -> None:
         with contextlib.suppress(OSError):  # never written: nothing to clean
             self.warehouse.filesystem.delete_file(self._fs_path(uri))
+
+
+def snapshot_retention(table: Table, options: MaintenanceOptions) -> timedelta:
+    """How old a snapshot of ``table`` may get: the option's age, or less when the table asks for less with
+    Iceberg's ``history.expire.max-snapshot-age-ms`` (the meta tables keep one day: they are logs)."""
+    asked = table.properties.get(MAX_SNAPSHOT_AGE_PROPERTY)
+    try:
+        own = timedelta(milliseconds=int(asked)) if asked else None
+    except ValueError:
+        own = None  # not a number: the table's property is ignored, the option rules
+    return min(options.snapshot_older_than, own) if own is not None else options.snapshot_older_than
 
 
 def referenced_files(table: Table, *, removed_entries: bool = True) -> set[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
-from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.expressions import And, EqualTo
 from pyiceberg.table import Table
 
@@ -109,6 +109,16 @@ META_TABLES: dict[str, type] = {
 }
 
 
+# The meta tables are logs, read at their current snapshot: a sync appends to them once per resource, so their
+# history grows by thousands of snapshots a day. Their metadata keeps the last few metadata files only (older ones
+# are deleted at each commit), and snapshot expiry (``civiclake maintain``) keeps one day of their history.
+META_TABLE_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "10",
+    "history.expire.max-snapshot-age-ms": str(24 * 60 * 60 * 1000),
+}
+
+
 class MetaTables:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -118,11 +128,12 @@ class MetaTables:
         if name not in self._tables:
             identifier = ("meta", name)
             try:
-                self._tables[name] = self.catalog.load_table(identifier)
+                table = self.catalog.load_table(identifier)
             except NoSuchTableError:
-                self._tables[name] = self.catalog.create_table_if_not_exists(
-                    identifier, schema=_schema(META_TABLES[name])
+                table = self.catalog.create_table_if_not_exists(
+                    identifier, schema=_schema(META_TABLES[name]), properties=META_TABLE_PROPERTIES
                 )
+            self._tables[name] = _with_meta_properties(self.catalog, identifier, table)
         return self._tables[name]
 
     def append(self, name: str, records: Sequence[Any]) -> None:
@@ -149,3 +160,16 @@ class MetaTables:
 
     def read(self, name: str) -> pa.Table:
         return self.table(name).refresh().scan().to_arrow()
+
+
+def _with_meta_properties(catalog: Catalog, identifier: tuple[str, str], table: Table) -> Table:
+    """The table, given META_TABLE_PROPERTIES if it was created without them (by an earlier civiclake)."""
+    if all(table.properties.get(key) == value for key, value in META_TABLE_PROPERTIES.items()):
+        return table
+    try:
+        with table.transaction() as transaction:
+            transaction.set_properties(META_TABLE_PROPERTIES)
+    except CommitFailedException:
+        # Another run set them (or appended) at the same moment: the table as it now is.
+        return catalog.load_table(identifier)
+    return table
