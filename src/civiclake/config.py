@@ -270,6 +270,12 @@ class MetricsSettings(_Section):
         return http_url(value, "the Pushgateway is pushed to without credentials") if value else None
 
 
+class AuditSettings(_Section):
+    # How long meta.query_audit keeps a query's row (and the raw audit files their day): `civiclake audit load`
+    # deletes older ones and the snapshots that still hold them.
+    retention_days: int = Field(365, gt=0)
+
+
 class ReadingSettings(_Section):
     max_archive_members: int = Field(1000, gt=0)
     max_expanded_bytes: int = Field(20 * 1024**3, gt=0)
@@ -299,6 +305,7 @@ class Settings(_Section):
     metrics: MetricsSettings = MetricsSettings()
     reading: ReadingSettings = ReadingSettings()
     transform: TransformSettings = TransformSettings()
+    audit: AuditSettings = AuditSettings()
 
     @field_validator("home")
     @classmethod
