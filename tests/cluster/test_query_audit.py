@@ -149,6 +149,33 @@ def test_loading_again_adds_no_row_twice(audited: AuditedQueries) -> None:
     assert ids.count(audited.admin_query) == 1
 
 
+def test_the_runbooks_queries_on_trino_find_who_read_the_table(
+    cluster: ClusterServers, audited: AuditedQueries
+) -> None:
+    # The queries of docs/runbooks/QueryAuditDataProtectionRequest.md, on the audit table Trino reads.
+    table = f"iceberg.{audited.namespace}.customers"
+    since = audited.began.strftime("%Y-%m-%d %H:%M:%S.%f")
+    by_table = cluster.trino.query(
+        'SELECT "user", state, output_rows FROM iceberg.meta.query_audit '
+        f"WHERE contains(tables_read, '{table}') AND ended_at >= TIMESTAMP '{since} UTC' ORDER BY ended_at"
+    )
+    assert by_table == [("civiclake", "FINISHED", 1), ("analyst", "FINISHED", 3)]
+    by_pattern = cluster.trino.query(
+        'SELECT DISTINCT "user" FROM iceberg.meta.query_audit '
+        f"WHERE ended_at >= TIMESTAMP '{since} UTC' AND state = 'FINISHED' "
+        f"AND any_match(tables_read, t -> t LIKE 'iceberg.{audited.namespace}.%')"
+    )
+    assert sorted(by_pattern) == [("analyst",), ("civiclake",)]
+    refused = cluster.trino.query(
+        'SELECT "user" FROM iceberg.meta.query_audit '
+        f"WHERE ended_at >= TIMESTAMP '{since} UTC' AND state = 'FAILED' AND error_name = 'PERMISSION_DENIED'"
+    )
+    assert ("marketing-demo",) in refused
+    with pytest.raises(TrinoQueryError) as denied:
+        cluster.trino.query("SELECT count(*) FROM iceberg.meta.query_audit", user="analyst")
+    assert "Access Denied" in str(denied.value)
+
+
 def test_retention_deletes_old_rows_their_snapshots_files_and_raw_files(audited: AuditedQueries) -> None:
     settings = audited.settings
     retention = settings.model_copy(update={"audit": settings.audit.model_copy(update={"retention_days": 1})})

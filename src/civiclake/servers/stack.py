@@ -121,7 +121,7 @@ def start_audit_receiver(
     return AuditReceiverProcess(url, process.pid, log_file, process)
 
 
-def _ingest_uri(properties: str, url: str) -> str:
+def listener_posting_to(properties: str, url: str) -> str:
     """event-listener.properties with the HTTP listener posting to ``url`` instead of the cluster's Service."""
     key = "http-event-listener.connect-ingest-uri="
     return "".join(f"{key}{url}\n" if line.startswith(key) else line for line in properties.splitlines(keepends=True))
@@ -249,7 +249,7 @@ def start_cluster(base_dir: Path, *, detached: bool = False, progress: Progress 
         if "event-listener.properties" in coordinator_files:
             receiver = start_audit_receiver(base_dir / "audit", environment, detached=detached)
             undo.callback(stop_process, receiver.process)
-            coordinator_files["event-listener.properties"] = _ingest_uri(
+            coordinator_files["event-listener.properties"] = listener_posting_to(
                 coordinator_files["event-listener.properties"], receiver.url
             )
             progress(f"audit receiver on {receiver.url}")
