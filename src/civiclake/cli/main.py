@@ -840,7 +840,7 @@ def audit_load(context: click.Context, as_json: bool) -> None:
     """Load the received audit files into meta.query_audit and delete what is past the retention."""
     from civiclake.audit import load_audit
 
-    settings = _settings(context)
+    settings = _lakehouse(context)  # loads into a lakehouse; never makes one where it was run by mistake
     outcome = load_audit(settings)
     if as_json:
         click.echo(json.dumps(outcome.as_dict()))
