@@ -133,9 +133,11 @@ def warehouse_steps(registry: dict[str, Any]) -> list[Step]:
 
 
 def maintenance_steps(registry: dict[str, Any]) -> list[Step]:
-    """Compaction first (its rewrite makes a snapshot), then snapshot expiry, then the files nothing references."""
+    """The query audit's load first (it applies its own retention to meta.query_audit), then compaction (its
+    rewrite makes a snapshot), then snapshot expiry, then the files nothing references."""
     settings = registry["maintenance"]
     return [
+        Step("audit-load", ["audit", "load"]),
         Step("compact", ["maintain", "compact"]),
         Step(
             "expire-snapshots",

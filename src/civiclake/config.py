@@ -271,6 +271,12 @@ class MetricsSettings(_Section):
         return http_url(value, "the Pushgateway is pushed to without credentials") if value else None
 
 
+class AuditSettings(_Section):
+    # How long meta.query_audit keeps a query's row (and the raw audit files their day): `civiclake audit load`
+    # deletes older ones and the snapshots that still hold them.
+    retention_days: int = Field(365, gt=0)
+
+
 class ReadingSettings(_Section):
     max_archive_members: int = Field(1000, gt=0)
     max_expanded_bytes: int = Field(20 * 1024**3, gt=0)
@@ -318,6 +324,7 @@ class Settings(_Section):
     reading: ReadingSettings = ReadingSettings()
     transform: TransformSettings = TransformSettings()
     privacy: PrivacySettings = PrivacySettings()
+    audit: AuditSettings = AuditSettings()
 
     @field_validator("home")
     @classmethod

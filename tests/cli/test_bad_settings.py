@@ -124,3 +124,9 @@ def test_credentials_in_other_urls_are_refused_too(tmp_path: Path, variable: str
     result = civiclake(tmp_path, "tables", **{variable: value})
     assert_refused(result, variable, "credentials")
     assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("days", ["0", "a year"])
+def test_an_audit_retention_that_is_not_a_positive_number_of_days_exits_2_naming_it(tmp_path: Path, days: str) -> None:
+    result = civiclake(tmp_path, "audit", "load", CIVICLAKE__AUDIT__RETENTION_DAYS=days)
+    assert_refused(result, "CIVICLAKE__AUDIT__RETENTION_DAYS")

@@ -146,6 +146,7 @@ def test_naming_a_datagouv_dataset_syncs_datagouv_only(
         ["source-freshness"],
         ["dbt", "generate"],
         ["metrics"],
+        ["audit", "load"],
     ],
 )
 def test_a_read_command_where_there_is_no_lakehouse_says_so_and_creates_none(

@@ -106,7 +106,7 @@ def pyiceberg_appends(catalog: Catalog, name: str, start: threading.Barrier, wri
 
 
 def trino_inserts(cluster: ClusterServers, name: str, start: threading.Barrier, writer: Writer) -> None:
-    connection = cluster.trino.connect(user="concurrent-writer")
+    connection = cluster.trino.connect(user="civiclake")
     try:
         for round_ in range(ROUNDS):
             statement = (

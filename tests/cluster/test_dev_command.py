@@ -1,6 +1,6 @@
 """`civiclake dev up` / `civiclake dev down` as a user runs them: the installed `civiclake` command, in subprocesses,
 with its home in a temporary folder. The environment `dev up` prints must be enough for civiclake and for a Trino
-client; a second `dev up` finds the servers running; `dev down` stops the three processes and deletes their data.
+client; a second `dev up` finds the servers running; `dev down` stops its processes and deletes their data.
 
 This starts a second PostgreSQL, MinIO and Trino beside the suite's `cluster` fixture: `dev up` detaches them, so
 they are stopped in the fixture's teardown whatever the test did."""
@@ -73,7 +73,8 @@ def test_dev_up_prints_a_working_cluster_environment_and_dev_down_stops_it(dev_h
     state = read_state(dev_home.home)
     assert state is not None and state["environment"] == environment
     pids = state["pids"]
-    assert set(pids) == {"postgresql", "minio", "trino"} and all(running(pid) for pid in pids.values())
+    assert set(pids) == {"postgresql", "minio", "trino", "audit_receiver"}
+    assert all(running(pid) for pid in pids.values())
 
     # A Trino client at the printed address sees the chart's namespaces, and writes a table...
     connection = trino.dbapi.connect(

@@ -81,7 +81,7 @@ def test_schedules_come_from_the_registry(bag: dict[str, Any]) -> None:
 def test_warehouse_and_maintenance_steps_run_in_order_in_one_pool(bag: dict[str, Any]) -> None:
     chains = {
         "warehouse_build": ["freshness", "build", "test"],
-        "lake_maintenance": ["compact", "expire_snapshots", "remove_orphans"],
+        "lake_maintenance": ["audit_load", "compact", "expire_snapshots", "remove_orphans"],
     }
     for dag_id, order in chains.items():
         tasks = {task["task_id"]: task for task in bag["dags"][dag_id]["tasks"]}

@@ -53,6 +53,7 @@ def test_a_pod_for_every_task_and_every_registered_dataset(pods: dict[str, Any])
         "warehouse_build.freshness",
         "warehouse_build.build",
         "warehouse_build.test",
+        "lake_maintenance.audit_load",
         "lake_maintenance.compact",
         "lake_maintenance.expire_snapshots",
         "lake_maintenance.remove_orphans",
@@ -110,6 +111,7 @@ def test_dbt_and_maintenance_pods_run_in_the_dbt_image_with_trino_settings(
         "warehouse_build.freshness": ["source-freshness"],
         "warehouse_build.build": ["transform"],
         "warehouse_build.test": ["transform", "--", "--resource-type", "test", "--resource-type", "unit_test"],
+        "lake_maintenance.audit_load": ["audit", "load"],
         "lake_maintenance.compact": ["maintain", "compact"],
         "lake_maintenance.expire_snapshots": [
             "maintain",

@@ -131,6 +131,8 @@ Not `civiclake-trino-catalog`: that is the Trino chart's own ConfigMap (`<trino 
 files mounted at /etc/trino/catalog) for the release `civiclake`. Ours only holds environment variables.
 */ -}}
 {{- define "civiclake.trinoCatalogConfigMapName" -}}civiclake-trino-catalog-env{{- end -}}
+{{- define "civiclake.trinoAccessConfigMapName" -}}civiclake-trino-access{{- end -}}
+{{- define "civiclake.auditReceiverName" -}}civiclake-audit-receiver{{- end -}}
 {{- define "civiclake.rulesConfigMapName" -}}civiclake-prometheus-rules{{- end -}}
 {{- define "civiclake.postgresqlInitdbConfigMapName" -}}civiclake-postgresql-initdb{{- end -}}
 

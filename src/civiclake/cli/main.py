@@ -937,6 +937,58 @@ def privacy_erase(context: click.Context, subject: str, as_json: bool) -> None:
         )
 
 
+# --- the query audit (Trino's HTTP event listener -> the lake -> meta.query_audit) ----------------------------------
+
+
+@cli.group("audit")
+def audit() -> None:
+    """Who queried which table on Trino, when, and how many rows (meta.query_audit)."""
+
+
+@audit.command("receive")
+@click.option("--port", default=8090, show_default=True)
+@click.option("--address", default="0.0.0.0", show_default=True)
+@click.option("--flush-seconds", default=10.0, show_default=True, help="How often received events reach the lake.")
+@click.pass_context
+@_handles_configuration_errors
+def audit_receive(context: click.Context, port: int, address: str, flush_seconds: float) -> None:
+    """Receive Trino's query events (HTTP event listener) and write them into the lake as JSON lines."""
+    import signal
+
+    from civiclake.audit import AuditReceiver
+    from civiclake.lake.filesystem import lake_storage
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    receiver = AuditReceiver(lake_storage(_settings(context)), address, port, flush_seconds)
+    # A pod is stopped with SIGTERM: the spool is flushed on the way out, as on Ctrl-C.
+    signal.signal(signal.SIGTERM, stop)
+    console.print(f"civiclake audit receiver on http://{address}:{receiver.port}/  (Ctrl-C stops)")
+    with contextlib.suppress(KeyboardInterrupt):
+        receiver.serve_forever()
+
+
+@audit.command("load")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_handles_configuration_errors
+def audit_load(context: click.Context, as_json: bool) -> None:
+    """Load the received audit files into meta.query_audit and delete what is past the retention."""
+    from civiclake.audit import load_audit
+
+    settings = _lakehouse(context)  # loads into a lakehouse; never makes one where it was run by mistake
+    outcome = load_audit(settings)
+    if as_json:
+        click.echo(json.dumps(outcome.as_dict()))
+        return
+    console.print(
+        f"meta.query_audit: {outcome.rows_loaded} rows loaded from {outcome.files_loaded} files; retention "
+        f"{settings.audit.retention_days} days: {outcome.rows_deleted} rows deleted, {outcome.snapshots_expired} "
+        f"snapshots expired, {outcome.files_removed} table files and {outcome.raw_files_deleted} raw files removed"
+    )
+
+
 def main() -> None:
     try:
         cli(obj={})

@@ -3,6 +3,7 @@
     ~/.cache/civiclake/            ($CIVICLAKE_CACHE_DIR, else $XDG_CACHE_HOME/civiclake)
         minio/<release>/minio      built with `go install` from the Go module proxy
         trino/<version>/...        trino-server-core and the Iceberg plugin from Maven Central
+        trino-plugins/<plugin>-<version>/plugin     one plugin of the full trino-server archive (HTTP event listener)
         go/ maven/                 the module and artifact caches those builds fill (a rebuild downloads nothing)
 
 An entry is built into a scratch folder beside its final place and renamed into place when complete, under a

@@ -60,6 +60,47 @@ def trino_iceberg_properties() -> str:
     return str(chart_values()["trino"]["catalogs"]["iceberg"])
 
 
+# Where the Trino chart puts its configuration in the pods (its value server.config.path).
+TRINO_CONFIG_DIR = "/etc/trino"
+
+
+def trino_coordinator_files(objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The files the chart's values add to the Trino coordinator's configuration directory, by path relative to it:
+    access-control.properties (``trino.accessControl``, type ``properties``), the files of
+    ``trino.coordinator.additionalConfigFiles``, event-listener.properties (``trino.eventListenerProperties``),
+    and the keys of each ConfigMap of ``trino.coordinator.configMounts`` (taken from the rendered ``objects``).
+    Their text still names the pod's paths (``TRINO_CONFIG_DIR``): the launcher rewrites them to its own."""
+    trino = chart_values()["trino"]
+    files: dict[str, str] = {}
+    access_control = trino.get("accessControl") or {}
+    if access_control:
+        if access_control.get("type") != "properties":
+            raise ConfigurationError(
+                "trino.accessControl.type: the launcher applies type `properties` only, got "
+                f"{access_control.get('type')!r}"
+            )
+        files["access-control.properties"] = str(access_control["properties"])
+    coordinator = trino.get("coordinator") or {}
+    files.update({name: str(text) for name, text in (coordinator.get("additionalConfigFiles") or {}).items()})
+    if trino.get("eventListenerProperties"):
+        files["event-listener.properties"] = "\n".join(str(line) for line in trino["eventListenerProperties"]) + "\n"
+    config_maps = {obj["metadata"]["name"]: obj.get("data") or {} for obj in objects if obj.get("kind") == "ConfigMap"}
+    for mount in coordinator.get("configMounts") or []:
+        path = str(mount["path"])
+        if not path.startswith(TRINO_CONFIG_DIR + "/"):
+            raise ConfigurationError(
+                f"trino.coordinator.configMounts {mount['name']}: path {path} is outside {TRINO_CONFIG_DIR}"
+            )
+        if mount["configMap"] not in config_maps:
+            raise ConfigurationError(
+                f"trino.coordinator.configMounts {mount['name']}: the chart rendered no ConfigMap {mount['configMap']}"
+            )
+        relative = path.removeprefix(TRINO_CONFIG_DIR + "/")
+        for key, text in config_maps[mount["configMap"]].items():
+            files[f"{relative}/{key}"] = str(text)
+    return files
+
+
 def render_for_servers(
     *, s3_endpoint: str, postgresql_host: str, postgresql_port: int, trino_url: str, trino_enabled: bool
 ) -> list[dict]:

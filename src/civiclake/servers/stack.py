@@ -13,6 +13,8 @@ pointing here):
   (files/bootstrap.py) with the environment its Job's pod gets;
 - Trino's Iceberg catalog file (``trino.catalogs.iceberg``) and the environment Trino's pods get
   (``trino.envFrom`` and ``trino.env``, resolved against the rendered ConfigMaps and the Secrets);
+- Trino's access control and users' groups: the coordinator's files (``trino.accessControl``,
+  ``trino.coordinator.additionalConfigFiles`` and the ConfigMaps of ``trino.coordinator.configMounts``);
 - the environment printed for the user: the ingest pod template's, plus the dbt pod template's ``TRINO_*``.
 
 What differs from a cluster, on purpose: PostgreSQL is the machine's (15, trust authentication on 127.0.0.1) where
@@ -38,7 +40,17 @@ from civiclake.servers import chart
 from civiclake.servers.minio import MinioServer, install_minio, start_minio, stop_minio
 from civiclake.servers.podenv import container_environment
 from civiclake.servers.postgres import PostgresServer, start_postgres, stop_postgres
-from civiclake.servers.process import ServerUnavailableError, free_tcp_port, pid_alive, stop_pid
+from civiclake.servers.process import (
+    ServerUnavailableError,
+    free_tcp_port,
+    http_status,
+    pid_alive,
+    start_process,
+    stop_pid,
+    stop_process,
+    tail_of,
+    wait_until,
+)
 from civiclake.servers.trino import TrinoServer, install_trino, start_trino, stop_trino
 
 # Settings of a pod that make no sense on a laptop: its home is a pod volume, its registry a mounted ConfigMap,
@@ -63,6 +75,8 @@ class ClusterServers:
     environment: dict[str, str]
     secrets: dict[str, dict[str, str]] = field(repr=False)
     objects: list[dict[str, Any]] = field(repr=False)
+    # `civiclake audit receive`, which Trino's HTTP event listener posts to, when the chart configures one.
+    audit_receiver: AuditReceiverProcess | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -70,6 +84,47 @@ class ClusterServers:
             "minio": {"endpoint": self.minio.endpoint_url, "data_dir": str(self.minio.data_dir)},
             "trino": {"url": self.trino.url, "version": self.trino.install.version},
         }
+
+
+@dataclass(frozen=True)
+class AuditReceiverProcess:
+    url: str
+    pid: int
+    log_file: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+
+def start_audit_receiver(
+    run_dir: Path, environment: Mapping[str, str], *, detached: bool = False
+) -> AuditReceiverProcess:
+    """``civiclake audit receive`` on 127.0.0.1 with the pipeline's settings (it writes into the lake)."""
+    port = free_tcp_port()
+    url = f"http://127.0.0.1:{port}/"
+    log_file = run_dir / "receiver.log"
+    command = [sys.executable, "-c", "from civiclake.cli.main import main; main()", "audit", "receive"]
+    command += ["--address", "127.0.0.1", "--port", str(port)]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CIVICLAKE")}, **environment}
+    process = start_process(command, log_file=log_file, env=env, detached=detached)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise ServerUnavailableError(
+                f"the audit receiver exited with code {process.returncode}:\n{tail_of(log_file)}"
+            )
+        return http_status(url) == 200
+
+    try:
+        wait_until(ready, 60.0, "the audit receiver", lambda: tail_of(log_file), 0.2)
+    except BaseException:
+        stop_process(process)
+        raise
+    return AuditReceiverProcess(url, process.pid, log_file, process)
+
+
+def listener_posting_to(properties: str, url: str) -> str:
+    """event-listener.properties with the HTTP listener posting to ``url`` instead of the cluster's Service."""
+    key = "http-event-listener.connect-ingest-uri="
+    return "".join(f"{key}{url}\n" if line.startswith(key) else line for line in properties.splitlines(keepends=True))
 
 
 def generated_secrets() -> dict[str, dict[str, str]]:
@@ -184,6 +239,22 @@ def start_cluster(base_dir: Path, *, detached: bool = False, progress: Progress 
         progress("bootstrap: the chart's Job script creates the bucket, catalog tables and namespaces")
         run_bootstrap(objects, secret_data)
 
+        maps = _config_maps(objects)
+        ingest = container_environment(_container(_pod_template(objects, "ingest")), maps, secret_data)
+        dbt = container_environment(_container(_pod_template(objects, "dbt")), maps, secret_data)
+        environment = {k: v for k, v in ingest.items() if k not in _POD_ONLY}
+        environment.update({k: dbt[k] for k in _DBT_KEYS if k in dbt})
+
+        coordinator_files = chart.trino_coordinator_files(with_trino)
+        receiver = None
+        if "event-listener.properties" in coordinator_files:
+            receiver = start_audit_receiver(base_dir / "audit", environment, detached=detached)
+            undo.callback(stop_process, receiver.process)
+            coordinator_files["event-listener.properties"] = listener_posting_to(
+                coordinator_files["event-listener.properties"], receiver.url
+            )
+            progress(f"audit receiver on {receiver.url}")
+
         trino_values = values["trino"]
         trino_env = container_environment(
             {"envFrom": trino_values.get("envFrom"), "env": trino_values.get("env")},
@@ -197,22 +268,22 @@ def start_cluster(base_dir: Path, *, detached: bool = False, progress: Progress 
             trino_env,
             port=trino_port,
             detached=detached,
+            # Access control, users' groups, the event listener: the coordinator's files, as the chart mounts them.
+            config_files=coordinator_files,
+            config_dir=chart.TRINO_CONFIG_DIR,
         )
         undo.callback(stop_trino, trino)
         progress(f"Trino on {trino.url}")
 
-        maps = _config_maps(objects)
-        ingest = container_environment(_container(_pod_template(objects, "ingest")), maps, secret_data)
-        dbt = container_environment(_container(_pod_template(objects, "dbt")), maps, secret_data)
-        environment = {k: v for k, v in ingest.items() if k not in _POD_ONLY}
-        environment.update({k: dbt[k] for k in _DBT_KEYS if k in dbt})
         undo.pop_all()
-        return ClusterServers(postgres, minio, trino, environment, secret_data, objects)
+        return ClusterServers(postgres, minio, trino, environment, secret_data, objects, receiver)
     raise AssertionError("unreachable")
 
 
 def stop_cluster(servers: ClusterServers) -> None:
     stop_trino(servers.trino)
+    if servers.audit_receiver is not None:
+        stop_process(servers.audit_receiver.process)
     stop_minio(servers.minio)
     stop_postgres(servers.postgres)
 
@@ -260,6 +331,7 @@ def dev_up(home: Path, progress: Progress) -> tuple[dict[str, Any], bool]:
             "postgresql": int(servers.postgres.data_dir.joinpath("postmaster.pid").read_text().split()[0]),
             "minio": servers.minio.pid,
             "trino": servers.trino.pid,
+            **({"audit_receiver": servers.audit_receiver.pid} if servers.audit_receiver else {}),
         },
         "postgres": {"data_dir": str(servers.postgres.data_dir), "bin_dir": str(servers.postgres.bin_dir)},
         "seconds": round(time.monotonic() - started, 1),
@@ -280,6 +352,8 @@ def dev_down(home: Path) -> bool:
     if state is None:
         return False
     stop_pid(state["pids"]["trino"], grace_seconds=15)
+    if "audit_receiver" in state["pids"]:
+        stop_pid(state["pids"]["audit_receiver"])
     stop_pid(state["pids"]["minio"])
     stop_postgres_data_dir(Path(state["postgres"]["bin_dir"]), Path(state["postgres"]["data_dir"]))
     shutil.rmtree(dev_state_dir(home), ignore_errors=True)

@@ -194,8 +194,81 @@ def install_trino(version: str, *, cache: Path | None = None) -> TrinoInstall:
     return TrinoInstall(version, directory / "server", directory / "trino-cli.jar", find_java_home())
 
 
+# Event listeners the chart may configure (event-listener.name) -> their plugin's folder in the Trino server. The
+# image the chart deploys ships every plugin; trino-server-core does not, and Maven Central stopped publishing these
+# plugins on their own (trino-http-event-listener's last release there is 368): they come out of the full
+# trino-server archive, downloaded once, of which only the plugin's folder is kept.
+EVENT_LISTENER_PLUGINS = {"http": "http-event-listener"}
+MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
+
+
+def install_trino_plugin(version: str, plugin: str, *, cache: Path | None = None) -> Path:
+    """The folder of the plugin ``plugin`` of Trino ``version`` (plugin/<plugin> in ``io.trino:trino-server``),
+    fetched from Maven Central the first time into its own cache entry (the server's entry stays as built)."""
+    import urllib.request
+
+    root = cache or cache_root()
+    url = f"{MAVEN_CENTRAL}/io/trino/trino-server/{version}/trino-server-{version}.tar.gz"
+    wanted = f"trino-server-{version}/plugin/{plugin}/"
+
+    def fetch(scratch: Path) -> None:
+        archive = scratch / "trino-server.tar.gz"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, archive.open("wb") as out:
+                shutil.copyfileobj(response, out, 8 * 1024 * 1024)
+        except OSError as error:
+            raise ServerUnavailableError(f"could not fetch the Trino plugin {plugin} from {url}: {error}") from None
+        # Not a stream: the archive stores jars shared by several plugins once, as hard links to earlier members.
+        with tarfile.open(archive) as tar:
+            members = [member for member in tar.getmembers() if member.name.startswith(wanted)]
+            if not members:
+                raise ServerUnavailableError(f"{url} has no {wanted}: no Trino plugin named {plugin} in {version}")
+            for member in members:
+                tar.extract(member, scratch / "unpacked", filter="data")
+        archive.unlink()  # 800 MB of which the cache keeps one plugin
+        (scratch / "unpacked" / wanted).rename(scratch / "plugin")
+        shutil.rmtree(scratch / "unpacked")
+
+    return cached_entry("trino-plugins", f"{plugin}-{version}", fetch, root=root) / "plugin"
+
+
+def event_listener_plugins(config_files: Mapping[str, str]) -> list[str]:
+    """The plugin artifacts the event listeners of ``config_files`` (event-listener.properties) need."""
+    text = config_files.get("event-listener.properties", "")
+    names = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith("event-listener.name=")]
+    unknown = [name for name in names if name not in EVENT_LISTENER_PLUGINS]
+    if unknown:
+        raise ServerUnavailableError(
+            f"event-listener.name={unknown[0]}: the launcher knows the plugins of {sorted(EVENT_LISTENER_PLUGINS)} only"
+        )
+    return [EVENT_LISTENER_PLUGINS[name] for name in names]
+
+
+def _plugin_dir(install: TrinoInstall, run_dir: Path, extra_plugins: list[Path]) -> Path | None:
+    """A plugin folder for this run: links to the server's plugins and to each extra one (the cache is not
+    changed). None when there is no extra plugin: the server's own folder is used."""
+    if not extra_plugins:
+        return None
+    plugins = run_dir / "plugin"
+    shutil.rmtree(plugins, ignore_errors=True)
+    plugins.mkdir(parents=True)
+    for plugin in [*sorted((install.server_dir / "plugin").iterdir()), *extra_plugins]:
+        # An extra plugin's folder is <cache>/trino-plugins/<artifact>-<version>/plugin: named after its entry.
+        (plugins / (plugin.parent.name if plugin.name == "plugin" else plugin.name)).symlink_to(plugin)
+    return plugins
+
+
 def _write_etc(
-    etc: Path, data_dir: Path, port: int, heap: str, catalogs: Mapping[str, str], *, memory_per_node: str
+    etc: Path,
+    data_dir: Path,
+    port: int,
+    heap: str,
+    catalogs: Mapping[str, str],
+    *,
+    memory_per_node: str,
+    config_files: Mapping[str, str] = {},
+    config_dir: str = "",
+    plugin_dir: Path | None = None,
 ) -> None:
     (etc / "catalog").mkdir(parents=True)
     (etc / "node.properties").write_text(
@@ -212,10 +285,15 @@ def _write_etc(
         f"http-server.http.port={port}\n"
         f"discovery.uri=http://127.0.0.1:{port}\n"
         f"query.max-memory={memory_per_node}\n"
-        f"query.max-memory-per-node={memory_per_node}\n"
+        f"query.max-memory-per-node={memory_per_node}\n" + (f"plugin.dir={plugin_dir}\n" if plugin_dir else "")
     )
     for name, properties in catalogs.items():
         (etc / "catalog" / f"{name}.properties").write_text(properties.rstrip("\n") + "\n")
+    for relative, text in config_files.items():
+        path = etc / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # The files name each other by the pods' paths: here they live under this run's etc/.
+        path.write_text(text.replace(f"{config_dir}/", f"{etc}/") if config_dir else text)
 
 
 def _ready(url: str) -> bool:
@@ -246,12 +324,29 @@ def start_trino(
     heap: str = "2G",
     port: int | None = None,
     detached: bool = False,
+    config_files: Mapping[str, str] = {},
+    config_dir: str = "",
 ) -> TrinoServer:
-    """Start Trino with ``catalogs`` (name -> properties text); ``environment`` resolves their ``${ENV:...}``."""
+    """Start Trino with ``catalogs`` (name -> properties text); ``environment`` resolves their ``${ENV:...}``.
+    ``config_files`` (path relative to etc/ -> text) are added to its configuration, for instance access control
+    and group files; in their text, ``config_dir`` (the directory a pod reads them from) becomes this run's etc/."""
     port = port or free_tcp_port()
     etc, data_dir, log_file = run_dir / "etc", run_dir / "data", run_dir / "trino.log"
     shutil.rmtree(etc, ignore_errors=True)
-    _write_etc(etc, data_dir, port, heap, catalogs, memory_per_node="1GB")
+    extra_plugins = [
+        install_trino_plugin(install.version, artifact) for artifact in event_listener_plugins(config_files)
+    ]
+    _write_etc(
+        etc,
+        data_dir,
+        port,
+        heap,
+        catalogs,
+        memory_per_node="1GB",
+        config_files=config_files,
+        config_dir=config_dir,
+        plugin_dir=_plugin_dir(install, run_dir, extra_plugins),
+    )
     java_bin = install.java_home / "bin"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CIVICLAKE", "TRINO_"))},

@@ -26,6 +26,7 @@ amounts as (
         order_items.order_id,
         orders.user_id as customer_id,
         order_items.product_id,
+        products.merchant_id,
         orders.order_status,
         orders.currency,
         orders.shipping_country,
@@ -51,6 +52,7 @@ final as (
         order_id,
         customer_id,
         product_id,
+        merchant_id,
         -- attributes
         order_status,
         order_status in ('paid', 'shipped', 'delivered') as is_revenue,

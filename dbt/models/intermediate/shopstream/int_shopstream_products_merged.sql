@@ -21,6 +21,7 @@ final as (
         product_name,
         category,
         brand,
+        merchant_id,
         is_active,
         unit_price,
         unit_cost,

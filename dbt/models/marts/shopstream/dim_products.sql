@@ -8,6 +8,7 @@ final as (
         -- ids
         product_id,
         sku,
+        merchant_id,
         -- attributes
         product_name,
         category,

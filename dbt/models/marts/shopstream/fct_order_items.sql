@@ -9,6 +9,7 @@ final as (
         order_id,
         customer_id,
         product_id,
+        merchant_id,
         -- attributes
         order_status,
         is_revenue,

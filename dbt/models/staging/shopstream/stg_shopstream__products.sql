@@ -7,6 +7,7 @@ renamed as (
         -- ids
         cast(id as bigint) as product_id,
         sku,
+        cast(merchant_id as bigint) as merchant_id,
         -- attributes
         name as product_name,
         category,

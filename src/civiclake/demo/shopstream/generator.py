@@ -47,8 +47,8 @@ _T = TypeVar("_T")
 COLUMNS = {
     "users": ("id", "email", "full_name", "country", "city", "signup_channel", "plan", "status", "created_at",
               "updated_at"),
-    "products": ("id", "sku", "name", "category", "brand", "unit_price", "unit_cost", "active", "created_at",
-                 "updated_at"),
+    "products": ("id", "sku", "name", "category", "brand", "merchant_id", "unit_price", "unit_cost", "active",
+                 "created_at", "updated_at"),
     "orders": ("id", "user_id", "status", "currency", "shipping_country", "total_amount", "ordered_at",
                "created_at", "updated_at"),
     "order_items": ("id", "order_id", "product_id", "quantity", "unit_price", "discount_amount", "created_at",
@@ -367,8 +367,10 @@ def _generate_products(
         updated_at = _between(rng, created_at, as_of) if changed else created_at
         sku = f"{prefix}-{product_id:06d}"
         name = f"{rng.choice(nouns)} {variant}".strip()
+        brand = rng.choice(brands)
+        merchant_id = ref.merchant_for_brand(brand)
         writer.write(
-            [product_id, sku, name, category, rng.choice(brands), unit_price, unit_cost, active, created_at, updated_at]
+            [product_id, sku, name, category, brand, merchant_id, unit_price, unit_cost, active, created_at, updated_at]
         )
         products.append(_Product(product_id, sku, unit_price, created_at))
     writer.flush()

@@ -167,6 +167,17 @@ CATEGORIES: dict[str, tuple[str, tuple[int, int], tuple[str, ...], tuple[str, ..
          "Ponceuse", "Boîte à outils", "Pistolet à colle", "Lampe de travail"),
     ),
 }  # fmt: skip
+# The marketplace's sellers. Every brand is sold by one merchant (``merchant_for_brand``): a product's merchant
+# follows from its brand, so adding the column draws nothing from the generators' random streams.
+MERCHANTS = ("Maison Lumière", "Atelier Nord", "Comptoir du Sud", "Les Halles Numériques", "Boutique Océane")
+
+
+def merchant_for_brand(brand: str) -> int:
+    """The merchant id (1-based) that sells ``brand``: brands in sorted order dealt out to the merchants in turn."""
+    brands = sorted({name for _, _, names, _ in CATEGORIES.values() for name in names})
+    return brands.index(brand) % len(MERCHANTS) + 1
+
+
 CATEGORY_WEIGHTS = {
     "Électronique": 16, "Maison & Cuisine": 14, "Mode": 16, "Sport & Loisirs": 10, "Beauté & Santé": 10,
     "Livres": 9, "Jouets": 7, "Épicerie fine": 7, "Jardin": 5, "Bricolage": 6,

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.products (
     name text,
     category text,
     brand text,
+    merchant_id int NOT NULL,
     unit_price numeric(10,2) CHECK (unit_price >= 0),
     unit_cost numeric(10,2) CHECK (unit_cost >= 0),
     active boolean,{_TIMESTAMPS}
