@@ -11,15 +11,22 @@ of the load, so one run loads it and the others find it there. A run killed betw
 leaves rows ``meta.ingestions`` does not mention: the next run that meets that raw file records them. Scratch
 files live in a folder per run (``civiclake.lake.scratch``), deleted when the run ends or, after a kill, by the
 next run.
+
+Within a run, the files of several resources download at once (``http.max_concurrent_downloads``, on threads; the
+HTTP client keeps each host's limits) while the main thread reads and loads, one resource at a time, in the order
+discovery gave them: what a run records is what a one-at-a-time run records, and loading keeps to its cores.
+Only connectors that say their ``fetch`` may run on several threads at once (``concurrent_fetch``) get this.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +139,17 @@ class SyncPipeline:
         remove_abandoned(self.settings.scratch_dir)
         self._scratch = RunScratch.create(self.settings.scratch_dir, batch_id)
         self.loader.scratch_dir = self._scratch.path
+        workers = self.settings.http.max_concurrent_downloads if getattr(connector, "concurrent_fetch", False) else 1
+        fetcher = _Fetcher(workers)
+        # Downloads started ahead of the resource being loaded; one more than the workers keeps them all busy
+        # while the main thread loads, and bounds the scratch space held by files waiting to be loaded.
+        pending: deque[_Job] = deque()
+
+        def finish_oldest() -> None:
+            outcome = self._finish_resource(pending.popleft(), batch_id, full_refresh)
+            report.outcomes.append(outcome)
+            self.progress.resource_finished(outcome)
+
         try:
             for found in connector.discover():
                 if isinstance(found, DiscoveryFailure):
@@ -149,10 +167,13 @@ class SyncPipeline:
                     report.idle_reasons.append(f"{found.name or info.slug or info.dataset_id}: {reason}")
                     dataset_outcomes.append(_dataset_outcome(batch_id, info.source, info.dataset_id, "skipped", reason))
                 for resource in found.resources:
-                    outcome = self._sync_resource(connector, found, resource, known, batch_id, full_refresh)
-                    report.outcomes.append(outcome)
-                    self.progress.resource_finished(outcome)
+                    pending.append(self._start_resource(connector, found, resource, known, full_refresh, fetcher))
+                    while len(pending) > workers:
+                        finish_oldest()
+            while pending:
+                finish_oldest()
         finally:
+            fetcher.close()  # stops downloads still going (an interrupted run) before their folders go
             self._scratch.close()
             self._scratch = None
             self.loader.scratch_dir = None
@@ -161,23 +182,24 @@ class SyncPipeline:
             self.meta.append("ingestions", dataset_outcomes)
         return report
 
-    def _sync_resource(
+    def _start_resource(
         self,
         connector: Connector,
         found: DiscoveredDataset,
         resource: Resource,
         known: dict[str, ResourceState],
-        batch_id: str,
         full_refresh: bool,
-    ) -> ResourceOutcome:
+        fetcher: _Fetcher,
+    ) -> _Job:
+        """On the main thread: names, the checks that need no download, then the download handed to ``fetcher``."""
         dataset_label = found.name or found.dataset.slug
         outcome = ResourceOutcome(
             resource.source, dataset_label, resource.dataset_id, resource.title, resource.resource_id, "failed"
         )
-        started = datetime.now(UTC)
-        recorder = _Recorder(self.meta, batch_id, resource, started)
+        recorder = _Recorder(self.meta, "", resource, datetime.now(UTC))  # its batch is set when finished
+        job = _Job(resource, outcome, recorder)
         try:
-            names = self.state.assign_names(
+            job.names = self.state.assign_names(
                 resource.source,
                 resource.dataset_id,
                 resource.resource_id,
@@ -185,7 +207,7 @@ class SyncPipeline:
                 resource.title,
                 entity=resource.entity,
             )
-            previous = known.get(resource.resource_id)
+            job.previous = previous = known.get(resource.resource_id)
             if (
                 resource.max_bytes is not None
                 and resource.filesize is not None
@@ -203,8 +225,40 @@ class SyncPipeline:
                 and previous.change_marker == resource.change_marker
             ):
                 outcome.status = "unchanged"
-                return outcome
-            self._download_and_load(connector, resource, names, previous, batch_id, full_refresh, outcome, recorder)
+                job.settled = True
+                return job
+            assert self._scratch is not None, "resources are synced within a run"
+            job.folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
+            job.extracted_at = datetime.now(UTC).replace(microsecond=0)
+            cursor = None if full_refresh or previous is None else previous.cursor
+            progress = self.progress.resource_started(resource)
+            job.fetched = fetcher.start(connector, resource, job.folder / "download", progress, cursor)
+        except Exception as error:  # reported when the job is finished, in the run's order
+            job.error = error
+        return job
+
+    def _finish_resource(self, job: _Job, batch_id: str, full_refresh: bool) -> ResourceOutcome:
+        """On the main thread: wait for the job's download, then check, keep, load and record it."""
+        resource, outcome, recorder = job.resource, job.outcome, job.recorder
+        recorder.batch_id = batch_id
+        if job.settled:
+            return outcome
+        try:
+            try:
+                if job.error is not None:
+                    raise job.error
+                assert job.fetched is not None and job.names is not None and job.folder is not None
+                download, seconds = job.fetched()
+                recorder.downloaded = download
+                recorder.download_seconds = seconds
+                recorder.extracted_at = job.extracted_at
+                self._download_and_load(
+                    job.folder / "download", download, resource, job.names, job.previous, batch_id, full_refresh,
+                    outcome, recorder,
+                )  # fmt: skip
+            finally:
+                if job.folder is not None:
+                    shutil.rmtree(job.folder, ignore_errors=True)
         except TooLargeError as error:
             outcome.status, outcome.error = "refused", f"{resource.label}: {error}"
             recorder.write(status="refused", error=outcome.error)
@@ -226,7 +280,8 @@ class SyncPipeline:
 
     def _download_and_load(
         self,
-        connector: Connector,
+        local_file: Path,
+        download: Download,
         resource: Resource,
         names: tuple[str, str],
         previous: ResourceState | None,
@@ -235,51 +290,39 @@ class SyncPipeline:
         outcome: ResourceOutcome,
         recorder: _Recorder,
     ) -> None:
-        assert self._scratch is not None, "resources are synced within a run"
-        folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
-        local_file = folder / "download"
+        extracted_at = recorder.extracted_at
+        assert extracted_at is not None, "a downloaded resource has its extraction time"
+        folder = local_file.parent
+        outcome.bytes = download.size
+        if download.records == 0:
+            # An incremental fetch that found no change: nothing to keep, nothing to load.
+            outcome.status = "unchanged"
+            recorder.write(status="unchanged", raw_bytes=0)
+            return
+
+        verified = _verify_checksum(resource, download)
+        if verified is False:
+            raw = self._keep(local_file, "quarantine", resource, names, download, extracted_at, None, False)
+            recorder.raw = raw
+            raise ChecksumMismatchError(
+                f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
+                f"{resource.checksum.value} (got {_computed_digest(resource, download)}); "  # type: ignore[union-attr]
+                f"kept in {raw.path}"
+            )
+        if not full_refresh and previous is not None and previous.sha256 == download.sha256:
+            outcome.status = "unchanged"
+            recorder.write(status="unchanged", raw_bytes=download.size)
+            return
+
+        detected: DetectedFormat | None = None
         try:
-            extracted_at = datetime.now(UTC).replace(microsecond=0)
-            clock = time.monotonic()
-            cursor = None if full_refresh or previous is None else previous.cursor
-            download = connector.fetch(resource, local_file, self.progress.resource_started(resource), cursor)
-            recorder.downloaded = download
-            recorder.download_seconds = time.monotonic() - clock
-            recorder.extracted_at = extracted_at
-            outcome.bytes = download.size
-            if download.records == 0:
-                # An incremental fetch that found no change: nothing to keep, nothing to load.
-                outcome.status = "unchanged"
-                recorder.write(status="unchanged", raw_bytes=0)
-                return
-
-            verified = _verify_checksum(resource, download)
-            if verified is False:
-                raw = self._keep(local_file, "quarantine", resource, names, download, extracted_at, None, False)
-                recorder.raw = raw
-                raise ChecksumMismatchError(
-                    f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
-                    f"{resource.checksum.value} (got {_computed_digest(resource, download)}); "  # type: ignore[union-attr]
-                    f"kept in {raw.path}"
-                )
-            if not full_refresh and previous is not None and previous.sha256 == download.sha256:
-                outcome.status = "unchanged"
-                recorder.write(status="unchanged", raw_bytes=download.size)
-                return
-
-            detected: DetectedFormat | None = None
-            try:
-                detected = detect_format(local_file, resource.declared_format, self.limits)
-            finally:
-                # Bytes are kept even when they cannot be read: the manifest says what was seen.
-                recorder.raw = self._keep(
-                    local_file, "raw", resource, names, download, extracted_at, detected, verified
-                )
-            recorder.format = detected
-            outcome.format = detected.format
-            self._load_parts(local_file, folder / "parts", resource, names, batch_id, extracted_at, outcome, recorder)
+            detected = detect_format(local_file, resource.declared_format, self.limits)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            # Bytes are kept even when they cannot be read: the manifest says what was seen.
+            recorder.raw = self._keep(local_file, "raw", resource, names, download, extracted_at, detected, verified)
+        recorder.format = detected
+        outcome.format = detected.format
+        self._load_parts(local_file, folder / "parts", resource, names, batch_id, extracted_at, outcome, recorder)
 
     def _load_parts(
         self,
@@ -380,6 +423,64 @@ class SyncPipeline:
             detected=detected,
             checksum_verified=verified,
         )
+
+
+@dataclass
+class _Job:
+    """A resource between its start (main thread) and its finish (main thread), its download maybe running."""
+
+    resource: Resource
+    outcome: ResourceOutcome
+    recorder: _Recorder
+    settled: bool = False  # decided without a download (unchanged)
+    error: Exception | None = None  # raised while starting, reported when finished
+    names: tuple[str, str] | None = None
+    previous: ResourceState | None = None
+    folder: Path | None = None
+    extracted_at: datetime | None = None
+    fetched: Callable[[], tuple[Download, float]] | None = None  # the download and its seconds, once done
+
+
+class _DownloadStopped(CivicLakeError):
+    """A download given up because its run is stopping."""
+
+
+class _Fetcher:
+    """Runs connectors' downloads on ``workers`` threads; with one worker, on the main thread when asked for."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="civiclake-download") if workers > 1 else None
+        self._stopping = threading.Event()
+
+    def start(
+        self,
+        connector: Connector,
+        resource: Resource,
+        destination: Path,
+        progress: Callable[[int], None] | None,
+        cursor: str | None,
+    ) -> Callable[[], tuple[Download, float]]:
+        def on_progress(size: int) -> None:
+            if self._stopping.is_set():
+                raise _DownloadStopped(f"{resource.label}: download stopped, the run is stopping")
+            if progress is not None:
+                progress(size)
+
+        def fetch() -> tuple[Download, float]:
+            clock = time.monotonic()
+            download = connector.fetch(resource, destination, on_progress, cursor)
+            return download, time.monotonic() - clock
+
+        if self._pool is None:
+            return fetch
+        future: Future[tuple[Download, float]] = self._pool.submit(fetch)
+        return future.result
+
+    def close(self) -> None:
+        """Cancel downloads not started, stop those running at their next block, and wait for the threads."""
+        self._stopping.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Recorder:
