@@ -7,7 +7,11 @@ downloaded at all; one whose bytes have not changed is not loaded again.
 
 Runs may overlap (two terminals, an Airflow retry beside a slow first try): a part is loaded under its table's
 lock (``civiclake.warehouse.locks``), from the check that the table does not hold the raw file yet to the record
-of the load, so one run loads it and the others find it there. A run killed between its commit and its record
+of the load, so one run loads it and the others find it there. Records are committed a batch at a time
+(``_RecordBatch``): one ``meta.ingestions`` commit per resource cost more than the load of a small file, and grew
+with the table's snapshots. A batch holds the locks of the tables it loaded until its records are committed, and
+its resources' sync state moves only after that commit; it is committed before waiting for a lock another holds,
+so two runs never wait for each other. A run killed between its commit and its record
 leaves rows ``meta.ingestions`` does not mention: the next run that meets that raw file records them. Scratch
 files live in a folder per run (``civiclake.lake.scratch``), deleted when the run ends or, after a kill, by the
 next run.
@@ -27,9 +31,11 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from civiclake.config import Settings
 from civiclake.errors import ChecksumMismatchError, CivicLakeError, TooLargeError
@@ -42,11 +48,16 @@ from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailur
 from civiclake.sources.http import Download
 from civiclake.warehouse.bronze import NAMESPACE, BronzeLoader, CommittedFile, Lineage
 from civiclake.warehouse.catalog import open_catalog
-from civiclake.warehouse.locks import TableLocks
+from civiclake.warehouse.locks import TableHeldError, TableLocks
 from civiclake.warehouse.meta import DATASET_LEVEL, DatasetRecord, IngestionRecord, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
 MAX_TABLE_NAME = 120
+# A batch of records is committed when it holds this many table locks (a PostgreSQL session each), this many
+# records, or is this old: another run waiting for one of its tables waits that long at most, beyond its loads.
+BATCH_MAX_LOCKS = 16
+BATCH_MAX_RECORDS = 500
+BATCH_MAX_SECONDS = 10.0
 
 
 @dataclass
@@ -118,6 +129,7 @@ class SyncPipeline:
         self.state = SyncState(settings.catalog_uri)
         self.table_locks = TableLocks(settings.catalog_uri, settings.catalog.name)
         self._scratch: RunScratch | None = None
+        self._batch = _RecordBatch(self.meta, self.state, self.table_locks)
         self.limits = ReadLimits(
             max_archive_members=settings.reading.max_archive_members,
             max_expanded_bytes=settings.reading.max_expanded_bytes,
@@ -141,6 +153,7 @@ class SyncPipeline:
         self.loader.scratch_dir = self._scratch.path
         workers = self.settings.http.max_concurrent_downloads if getattr(connector, "concurrent_fetch", False) else 1
         fetcher = _Fetcher(workers)
+        self._batch = batch = _RecordBatch(self.meta, self.state, self.table_locks)
         # Downloads started ahead of the resource being loaded; one more than the workers keeps them all busy
         # while the main thread loads, and bounds the scratch space held by files waiting to be loaded.
         pending: deque[_Job] = deque()
@@ -148,6 +161,7 @@ class SyncPipeline:
         def finish_oldest() -> None:
             outcome = self._finish_resource(pending.popleft(), batch_id, full_refresh)
             report.outcomes.append(outcome)
+            batch.flush_when_due()
             self.progress.resource_finished(outcome)
 
         try:
@@ -174,6 +188,7 @@ class SyncPipeline:
                 finish_oldest()
         finally:
             fetcher.close()  # stops downloads still going (an interrupted run) before their folders go
+            batch.flush()  # what was loaded is recorded, even when the run stopped early
             self._scratch.close()
             self._scratch = None
             self.loader.scratch_dir = None
@@ -196,7 +211,7 @@ class SyncPipeline:
         outcome = ResourceOutcome(
             resource.source, dataset_label, resource.dataset_id, resource.title, resource.resource_id, "failed"
         )
-        recorder = _Recorder(self.meta, "", resource, datetime.now(UTC))  # its batch is set when finished
+        recorder = _Recorder(self._batch.records, "", resource, datetime.now(UTC))  # its batch id: when finished
         job = _Job(resource, outcome, recorder)
         try:
             job.names = self.state.assign_names(
@@ -266,7 +281,7 @@ class SyncPipeline:
             outcome.status, outcome.error = "failed", f"{resource.label}: {_describe(error)}"
             recorder.write(status="failed", error=outcome.error)
         if outcome.status != "unchanged" or recorder.downloaded is not None:
-            self.state.record(
+            self._batch.record_state(
                 resource.source,
                 resource.resource_id,
                 status=outcome.status,
@@ -364,19 +379,19 @@ class SyncPipeline:
             qualified = f"{NAMESPACE}.{table_name}"
             try:
                 # Held until the load is recorded: a run that waited for it finds the rows and their record.
-                with self.table_locks.hold(qualified):
-                    result = self.loader.load(table_name, part, lineage, properties)
-                    if result.status == "unchanged":
-                        self._record_unrecorded_load(qualified, part.name, part.format.encoding, raw, recorder)
-                    self.meta.append("schema_changes", result.schema_changes)
-                    recorder.write(
-                        status=result.status,
-                        part=part.name,
-                        table=qualified,
-                        rows=result.rows,
-                        load_seconds=time.monotonic() - clock,
-                        encoding=part.format.encoding,
-                    )
+                self._batch.lock(qualified)
+                result = self.loader.load(table_name, part, lineage, properties)
+                if result.status == "unchanged":
+                    self._record_unrecorded_load(qualified, part.name, part.format.encoding, raw, recorder)
+                self.meta.append("schema_changes", result.schema_changes)
+                recorder.write(
+                    status=result.status,
+                    part=part.name,
+                    table=qualified,
+                    rows=result.rows,
+                    load_seconds=time.monotonic() - clock,
+                    encoding=part.format.encoding,
+                )
             except Exception as error:
                 message = f"{resource.label}{' member ' + repr(part.name) if part.name else ''}: {_describe(error)}"
                 failures.append(message)
@@ -483,11 +498,65 @@ class _Fetcher:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _Recorder:
-    """Writes a resource's ``meta.ingestions`` rows, carrying what is known so far."""
+class _RecordBatch:
+    """``meta.ingestions`` rows and sync-state moves of finished resources, and the table locks of their loads,
+    until one commit records them all: then the state moves, then the locks go."""
 
-    def __init__(self, meta: MetaTables, batch_id: str, resource: Resource, started: datetime) -> None:
+    def __init__(self, meta: MetaTables, state: SyncState, locks: TableLocks) -> None:
         self.meta = meta
+        self.state = state
+        self.locks = locks
+        self.records: list[IngestionRecord] = []
+        self._states: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._held = ExitStack()
+        self._locked: set[str] = set()
+        self._opened = time.monotonic()
+
+    def lock(self, table: str) -> None:
+        """Take the table's lock, kept until the next commit; commit first rather than wait holding others."""
+        if table in self._locked or len(self._locked) >= BATCH_MAX_LOCKS:
+            self.flush()
+        try:
+            self._held.enter_context(self.locks.hold(table, wait=False))
+        except TableHeldError:
+            self.flush()  # the holder may be waiting for a table of this batch
+            self._held.enter_context(self.locks.hold(table))
+        self._locked.add(table)
+
+    def record_state(self, *args: Any, **kwargs: Any) -> None:
+        """``SyncState.record``, once this batch's records are committed."""
+        self._states.append((args, kwargs))
+
+    def flush_when_due(self) -> None:
+        if (
+            len(self._locked) >= BATCH_MAX_LOCKS
+            or len(self.records) >= BATCH_MAX_RECORDS
+            or (self._locked and time.monotonic() - self._opened >= BATCH_MAX_SECONDS)
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        records, states = self.records[:], self._states
+        self.records.clear()  # the recorders append to this very list
+        self._states = []
+        try:
+            # The state moves only after the records: a run killed in between downloads again, and finds the
+            # rows and their record there.
+            self.meta.append("ingestions", records)
+            for args, kwargs in states:
+                self.state.record(*args, **kwargs)
+        finally:
+            self._held.close()
+            self._held = ExitStack()
+            self._locked.clear()
+            self._opened = time.monotonic()
+
+
+class _Recorder:
+    """Writes a resource's ``meta.ingestions`` rows into its run's batch, carrying what is known so far."""
+
+    def __init__(self, sink: list[IngestionRecord], batch_id: str, resource: Resource, started: datetime) -> None:
+        self.sink = sink
         self.batch_id = batch_id
         self.resource = resource
         self.started = started
@@ -509,8 +578,7 @@ class _Recorder:
         load_seconds: float | None = None,
         encoding: str | None = None,
     ) -> None:
-        record = self._record(status, error, part, table, rows, raw_bytes, load_seconds, encoding)
-        self.meta.append("ingestions", [record])
+        self.sink.append(self._record(status, error, part, table, rows, raw_bytes, load_seconds, encoding))
 
     def write_recovered(self, committed: CommittedFile, *, part: str | None, table: str, encoding: str | None) -> None:
         """The "loaded" record a killed run could not write, from what its rows say: its batch, its raw file,
@@ -524,7 +592,7 @@ class _Recorder:
             finished_at=committed.ingested_at,
             download_seconds=None,
         )
-        self.meta.append("ingestions", [record])
+        self.sink.append(record)
 
     def _record(
         self,
