@@ -75,6 +75,7 @@ def main() -> None:
         parser.error("--delay must be zero or positive and --parallel-workers positive counts")
 
     started = time.monotonic()
+    load_start = os.getloadavg()[0]
     arguments.work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="scale-", dir=arguments.work) as scratch:
         bench = Bench(Path(scratch), arguments.seed)
@@ -91,7 +92,7 @@ def main() -> None:
         "growth": growth(catalogue),
         "parallel": parallel,
         "bench_seconds": round(time.monotonic() - started, 1),
-        "machine": machine_facts(0.0, Path(sys.executable)),
+        "machine": machine_facts(load_start, Path(sys.executable)),
     }
     result["targets"] = targets(result)
     arguments.results.parent.mkdir(parents=True, exist_ok=True)
@@ -279,11 +280,14 @@ def targets(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     )  # fmt: skip
     largest = catalogue[-1]
     noop = largest["noop"]["seconds"]
+    at_target = largest["size"] == 10 * 1000
     found.append(
-        {"target": f"no-op re-sync of 10,000 datasets <= {TARGET_NOOP_SECONDS:.0f} s",
-         "measured": f"{noop:.1f} s at {largest['size']:,} datasets", "met": noop <= TARGET_NOOP_SECONDS,
-         "measured_at_target_size": largest["size"] == 10 * 1000}
-    )  # fmt: skip
+        {
+            "target": f"no-op re-sync of 10,000 datasets <= {TARGET_NOOP_SECONDS:.0f} s",
+            "measured": f"{noop:.1f} s at {largest['size']:,} datasets",
+            "met": (noop <= TARGET_NOOP_SECONDS) if at_target else None,  # None: not measured at that size
+        }
+    )
     if result["growth"]:
         rss = max(result["growth"][run]["rss_growth"] for run in ("first", "noop", "changed"))
         found.append(
@@ -297,8 +301,10 @@ def render_catalogue(result: Mapping[str, Any]) -> str:
     machine = result["machine"]
     lines = [
         f"Measured {result['date']} on {machine['cpus']} x {machine['cpu']}, {machine['memory_gib']:.1f} GiB, by "
-        f"`python -m benchmarks.scale_catalogue` ({result['bench_seconds'] / 60:.0f} min for this run). One file "
-        "downloaded at a time; overhead is wall time less recorded download and load seconds, per resource.",
+        f"`python -m benchmarks.scale_catalogue` ({result['bench_seconds'] / 60:.0f} min for this run; load average "
+        f"{machine['load_start']:.1f} at its start, {machine['load_end']:.1f} at its end: wall times include waiting "
+        "for the CPU other work held). One file downloaded at a time; overhead is wall time less recorded download "
+        "and load seconds, per resource.",
         "",
         "| datasets | run | wall s | CPU s | peak RSS MiB | resources | requests (API / files) | overhead ms per "
         "resource | statuses |",
@@ -330,7 +336,8 @@ def render_catalogue(result: Mapping[str, Any]) -> str:
             )
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for target in result["targets"]:
-        lines.append(f"| {target['target']} | {target['measured']} | {'yes' if target['met'] else '**no**'} |")
+        met = {True: "yes", False: "**no**", None: "not measured at that size"}[target["met"]]
+        lines.append(f"| {target['target']} | {target['measured']} | {met} |")
     profile = result["catalogue"][-1].get("profile")
     if profile:
         lines += [

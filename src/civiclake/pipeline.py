@@ -214,6 +214,21 @@ class SyncPipeline:
         recorder = _Recorder(self._batch.records, "", resource, datetime.now(UTC))  # its batch id: when finished
         job = _Job(resource, outcome, recorder)
         try:
+            job.previous = previous = known.get(resource.resource_id)
+            limit, size = resource.max_bytes, resource.filesize
+            too_large = limit is not None and size is not None and size > limit
+            if (
+                not too_large
+                and not full_refresh
+                and not resource.incremental
+                and previous is not None
+                and previous.last_status in ("loaded", "unchanged")
+                and previous.change_marker == resource.change_marker
+            ):
+                # Its names were given when it was first seen: an unchanged resource costs no state round trip.
+                outcome.status = "unchanged"
+                job.settled = True
+                return job
             job.names = self.state.assign_names(
                 resource.source,
                 resource.dataset_id,
@@ -222,26 +237,11 @@ class SyncPipeline:
                 resource.title,
                 entity=resource.entity,
             )
-            job.previous = previous = known.get(resource.resource_id)
-            if (
-                resource.max_bytes is not None
-                and resource.filesize is not None
-                and resource.filesize > resource.max_bytes
-            ):
+            if too_large:
                 raise TooLargeError(
                     f"the catalogue gives {resource.filesize} bytes, over the limit of {resource.max_bytes} "
                     "(raise max_resource_bytes for this dataset in the registry to load it)"
                 )
-            if (
-                not full_refresh
-                and not resource.incremental
-                and previous is not None
-                and previous.last_status in ("loaded", "unchanged")
-                and previous.change_marker == resource.change_marker
-            ):
-                outcome.status = "unchanged"
-                job.settled = True
-                return job
             assert self._scratch is not None, "resources are synced within a run"
             job.folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
             job.extracted_at = datetime.now(UTC).replace(microsecond=0)
