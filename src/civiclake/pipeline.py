@@ -30,7 +30,6 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ from civiclake.lake.raw import RawFile, RawZone
 from civiclake.lake.scratch import RunScratch, remove_abandoned
 from civiclake.naming import bound_length, normalise_identifier
 from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailure, Resource
-from civiclake.sources.http import Download
+from civiclake.sources.http import Download, in_background
 from civiclake.warehouse.bronze import NAMESPACE, BronzeLoader, CommittedFile, Lineage
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.locks import TableHeldError, TableLocks
@@ -187,7 +186,7 @@ class SyncPipeline:
             while pending:
                 finish_oldest()
         finally:
-            fetcher.close()  # stops downloads still going (an interrupted run) before their folders go
+            fetcher.close()  # downloads still going (an interrupted run) stop; nothing waits for them
             batch.flush()  # what was loaded is recorded, even when the run stopped early
             self._scratch.close()
             self._scratch = None
@@ -461,10 +460,15 @@ class _DownloadStopped(CivicLakeError):
 
 
 class _Fetcher:
-    """Runs connectors' downloads on ``workers`` threads; with one worker, on the main thread when asked for."""
+    """Runs connectors' downloads on up to ``workers`` threads at once; with one worker, on the main thread.
+
+    The threads are daemons, one per download (``in_background``), and nothing waits for them when a run stops
+    early: a download held by a slow server must not keep an interrupted process (Ctrl-C) alive. Those still
+    running stop at their next block; the run's scratch folder, where they write, goes with the run.
+    """
 
     def __init__(self, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="civiclake-download") if workers > 1 else None
+        self._slots = threading.BoundedSemaphore(workers) if workers > 1 else None
         self._stopping = threading.Event()
 
     def start(
@@ -486,16 +490,21 @@ class _Fetcher:
             download = connector.fetch(resource, destination, on_progress, cursor)
             return download, time.monotonic() - clock
 
-        if self._pool is None:
+        if self._slots is None:
             return fetch
-        future: Future[tuple[Download, float]] = self._pool.submit(fetch)
-        return future.result
+        slots = self._slots
+
+        def when_free() -> tuple[Download, float]:
+            with slots:
+                if self._stopping.is_set():
+                    raise _DownloadStopped(f"{resource.label}: download not started, the run is stopping")
+                return fetch()
+
+        return in_background(when_free).result
 
     def close(self) -> None:
-        """Cancel downloads not started, stop those running at their next block, and wait for the threads."""
+        """Downloads not started never start; those running stop at their next block."""
         self._stopping.set()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _RecordBatch:

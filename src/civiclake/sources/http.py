@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -291,6 +292,26 @@ def _as_transient(url: str, error: Exception, attempts: int) -> TransientError:
     else:
         detail = f"{type(error).__name__}: {error}"
     return TransientError(f"{url}: {detail}, still failing after {attempts} attempts")
+
+
+def in_background(function: Callable[..., _T], *args: Any) -> Future[_T]:
+    """``function(*args)`` on a daemon thread of its own, its result or error in the future returned.
+
+    Not an executor: its threads are joined when the interpreter exits, so a request held by a slow server would
+    keep an interrupted process (Ctrl-C) alive until the server answers. Callers bound how many they start.
+    """
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # handed to whoever reads the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"civiclake-{getattr(function, '__name__', 'task')}", daemon=True).start()
+    return future
 
 
 def iter_pages(client: HttpClient, url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,7 +31,7 @@ from civiclake.sources.base import (
     Resource,
     SkippedResource,
 )
-from civiclake.sources.http import Download, HttpClient, ProgressCallback, iter_pages
+from civiclake.sources.http import Download, HttpClient, ProgressCallback, in_background, iter_pages
 
 SOURCE = "datagouv"
 
@@ -93,22 +93,17 @@ class DatagouvConnector:
         A round trip per dataset is most of a re-sync where nothing changed: asked one after the other, 10,000
         datasets wait for 20,000 answers in turn.
         """
-        with ThreadPoolExecutor(self.lookahead, thread_name_prefix="civiclake-discover") as pool:
-            asked: deque[tuple[DatagouvDataset, Future[dict[str, Any]]]] = deque()
-            waiting = iter(entries)
-            try:
-                while True:
-                    while len(asked) < self.lookahead:
-                        entry = next(waiting, None)
-                        if entry is None:
-                            break
-                        asked.append((entry, pool.submit(self._get_dataset, entry.id)))
-                    if not asked:
-                        return
-                    yield asked.popleft()
-            finally:
-                for _, answer in asked:  # a run that stops early does not wait for answers it will not read
-                    answer.cancel()
+        asked: deque[tuple[DatagouvDataset, Future[dict[str, Any]]]] = deque()
+        waiting = iter(entries)
+        while True:
+            while len(asked) < self.lookahead:
+                entry = next(waiting, None)
+                if entry is None:
+                    break
+                asked.append((entry, in_background(self._get_dataset, entry.id)))
+            if not asked:
+                return
+            yield asked.popleft()
 
     def fetch(
         self, resource: Resource, destination: Path, on_progress: ProgressCallback | None, cursor: str | None = None
