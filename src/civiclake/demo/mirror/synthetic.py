@@ -214,11 +214,7 @@ def accidentalite_xlsx() -> bytes:
             sheet.append([code, name, accidents, rng.randint(3, 90), round(accidents * rng.uniform(0.2, 0.5))])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
-        core = archive.read("docProps/core.xml").decode("utf-8")
-    pinned = WORKBOOK_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
-    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{pinned}\g<2>", core)
-    return _rezip(buffer.getvalue(), {"docProps/core.xml": core.encode("utf-8")})
+    return _pin_modified(buffer.getvalue())
 
 
 _LIEUX_COLUMNS = ["catr", "voie", "circ", "nbv", "vosp", "prof", "plan", "surf", "infra", "situ", "vma"]
@@ -368,7 +364,16 @@ def _workbook(variant: int) -> bytes:
         sheet.append([f"28{rng.randint(1, 420):03d}", rng.choice(_COMMUNE_NAMES), rng.randint(0, 5000)])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _rezip(buffer.getvalue())
+    return _pin_modified(buffer.getvalue())
+
+
+def _pin_modified(workbook: bytes) -> bytes:
+    """openpyxl stamps a workbook with the time it is saved: pin it, so that the same seed gives the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    pinned = WORKBOOK_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
+    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{pinned}\g<2>", core)
+    return _rezip(workbook, {"docProps/core.xml": core.encode("utf-8")})
 
 
 @functools.cache
