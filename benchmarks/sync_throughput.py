@@ -403,8 +403,9 @@ def serve_file(mirror: MirrorServer, dataset: str, file: GeneratedFile) -> Serve
     return Served(dataset, resource_id, file)
 
 
-def run_child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[Run, str]:
-    """Run a child to completion: its wall time, its own peak RSS and CPU time (wait4), its standard output."""
+def run_child(command: list[str], env: dict[str, str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[Run, str]:
+    """Run a child to completion: its wall time, its own peak RSS and CPU time (wait4), its standard output;
+    an exit code not in ``ok`` raises."""
     # The previous children's files go to disk now, not while this one runs: a sync leaves its raw file (1 GiB)
     # in dirty pages, which the kernel would otherwise write back, with its own CPU, during a later child.
     os.sync()
@@ -417,7 +418,7 @@ def run_child(command: list[str], env: dict[str, str], cwd: Path) -> tuple[Run, 
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    if process.returncode != 0:
+    if process.returncode not in ok:
         raise RuntimeError(f"{' '.join(command[:6])} ... exited with {process.returncode}:\n{stderr[-3000:]}")
     cpu = round(usage.ru_utime + usage.ru_stime, 3)
     return Run(round(elapsed, 3), round(usage.ru_maxrss / 1024, 1), cpu_seconds=cpu), stdout

@@ -110,6 +110,15 @@ class HttpSettings(_Section):
         100_000.0, gt=0, description="Slowest throughput a download may average before its deadline passes"
     )
     user_agent: str = "civiclake/0.1 (+https://github.com/civiclake/civiclake)"
+    # Within one sync, files of different resources download at once while the main thread loads the ones already
+    # there; every request to one host (API calls and downloads) shares that host's limits.
+    max_concurrent_downloads: int = Field(
+        4, ge=1, le=64, description="Resources downloaded at once within one sync (1: one after the other)"
+    )
+    max_connections_per_host: int = Field(4, ge=1, le=64, description="Requests open at once to one host")
+    max_requests_per_second_per_host: float = Field(
+        25.0, ge=0, description="Requests started per second to one host, at most (0: no limit)"
+    )
 
 
 class DatagouvSettings(_Section):

@@ -7,22 +7,34 @@ downloaded at all; one whose bytes have not changed is not loaded again.
 
 Runs may overlap (two terminals, an Airflow retry beside a slow first try): a part is loaded under its table's
 lock (``civiclake.warehouse.locks``), from the check that the table does not hold the raw file yet to the record
-of the load, so one run loads it and the others find it there. A run killed between its commit and its record
+of the load, so one run loads it and the others find it there. Records are committed a batch at a time
+(``_RecordBatch``): one ``meta.ingestions`` commit per resource cost more than the load of a small file, and grew
+with the table's snapshots. A batch holds the locks of the tables it loaded until its records are committed, and
+its resources' sync state moves only after that commit; it is committed before waiting for a lock another holds,
+so two runs never wait for each other. A run killed between its commit and its record
 leaves rows ``meta.ingestions`` does not mention: the next run that meets that raw file records them. Scratch
 files live in a folder per run (``civiclake.lake.scratch``), deleted when the run ends or, after a kill, by the
 next run.
+
+Within a run, the files of several resources download at once (``http.max_concurrent_downloads``, on threads; the
+HTTP client keeps each host's limits) while the main thread reads and loads, one resource at a time, in the order
+discovery gave them: what a run records is what a one-at-a-time run records, and loading keeps to its cores.
+Only connectors that say their ``fetch`` may run on several threads at once (``concurrent_fetch``) get this.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from civiclake.config import Settings
 from civiclake.errors import ChecksumMismatchError, CivicLakeError, TooLargeError
@@ -32,14 +44,19 @@ from civiclake.lake.raw import RawFile, RawZone
 from civiclake.lake.scratch import RunScratch, remove_abandoned
 from civiclake.naming import bound_length, normalise_identifier
 from civiclake.sources.base import Connector, DiscoveredDataset, DiscoveryFailure, Resource
-from civiclake.sources.http import Download
+from civiclake.sources.http import Download, in_background
 from civiclake.warehouse.bronze import NAMESPACE, BronzeLoader, CommittedFile, Lineage
 from civiclake.warehouse.catalog import open_catalog
-from civiclake.warehouse.locks import TableLocks
+from civiclake.warehouse.locks import TableHeldError, TableLocks
 from civiclake.warehouse.meta import DATASET_LEVEL, DatasetRecord, IngestionRecord, MetaTables
 from civiclake.warehouse.state import ResourceState, SyncState
 
 MAX_TABLE_NAME = 120
+# A batch of records is committed when it holds this many table locks (a PostgreSQL session each), this many
+# records, or is this old: another run waiting for one of its tables waits that long at most, beyond its loads.
+BATCH_MAX_LOCKS = 16
+BATCH_MAX_RECORDS = 500
+BATCH_MAX_SECONDS = 10.0
 
 
 @dataclass
@@ -111,6 +128,7 @@ class SyncPipeline:
         self.state = SyncState(settings.catalog_uri)
         self.table_locks = TableLocks(settings.catalog_uri, settings.catalog.name)
         self._scratch: RunScratch | None = None
+        self._batch = _RecordBatch(self.meta, self.state, self.table_locks)
         self.limits = ReadLimits(
             max_archive_members=settings.reading.max_archive_members,
             max_expanded_bytes=settings.reading.max_expanded_bytes,
@@ -132,6 +150,19 @@ class SyncPipeline:
         remove_abandoned(self.settings.scratch_dir)
         self._scratch = RunScratch.create(self.settings.scratch_dir, batch_id)
         self.loader.scratch_dir = self._scratch.path
+        workers = self.settings.http.max_concurrent_downloads if getattr(connector, "concurrent_fetch", False) else 1
+        fetcher = _Fetcher(workers)
+        self._batch = batch = _RecordBatch(self.meta, self.state, self.table_locks)
+        # Downloads started ahead of the resource being loaded; one more than the workers keeps them all busy
+        # while the main thread loads, and bounds the scratch space held by files waiting to be loaded.
+        pending: deque[_Job] = deque()
+
+        def finish_oldest() -> None:
+            outcome = self._finish_resource(pending.popleft(), batch_id, full_refresh)
+            report.outcomes.append(outcome)
+            batch.flush_when_due()
+            self.progress.resource_finished(outcome)
+
         try:
             for found in connector.discover():
                 if isinstance(found, DiscoveryFailure):
@@ -149,10 +180,14 @@ class SyncPipeline:
                     report.idle_reasons.append(f"{found.name or info.slug or info.dataset_id}: {reason}")
                     dataset_outcomes.append(_dataset_outcome(batch_id, info.source, info.dataset_id, "skipped", reason))
                 for resource in found.resources:
-                    outcome = self._sync_resource(connector, found, resource, known, batch_id, full_refresh)
-                    report.outcomes.append(outcome)
-                    self.progress.resource_finished(outcome)
+                    pending.append(self._start_resource(connector, found, resource, known, full_refresh, fetcher))
+                    while len(pending) > workers:
+                        finish_oldest()
+            while pending:
+                finish_oldest()
         finally:
+            fetcher.close()  # downloads still going (an interrupted run) stop; nothing waits for them
+            batch.flush()  # what was loaded is recorded, even when the run stopped early
             self._scratch.close()
             self._scratch = None
             self.loader.scratch_dir = None
@@ -161,23 +196,39 @@ class SyncPipeline:
             self.meta.append("ingestions", dataset_outcomes)
         return report
 
-    def _sync_resource(
+    def _start_resource(
         self,
         connector: Connector,
         found: DiscoveredDataset,
         resource: Resource,
         known: dict[str, ResourceState],
-        batch_id: str,
         full_refresh: bool,
-    ) -> ResourceOutcome:
+        fetcher: _Fetcher,
+    ) -> _Job:
+        """On the main thread: names, the checks that need no download, then the download handed to ``fetcher``."""
         dataset_label = found.name or found.dataset.slug
         outcome = ResourceOutcome(
             resource.source, dataset_label, resource.dataset_id, resource.title, resource.resource_id, "failed"
         )
-        started = datetime.now(UTC)
-        recorder = _Recorder(self.meta, batch_id, resource, started)
+        recorder = _Recorder(self._batch.records, "", resource, datetime.now(UTC))  # its batch id: when finished
+        job = _Job(resource, outcome, recorder)
         try:
-            names = self.state.assign_names(
+            job.previous = previous = known.get(resource.resource_id)
+            limit, size = resource.max_bytes, resource.filesize
+            too_large = limit is not None and size is not None and size > limit
+            if (
+                not too_large
+                and not full_refresh
+                and not resource.incremental
+                and previous is not None
+                and previous.last_status in ("loaded", "unchanged")
+                and previous.change_marker == resource.change_marker
+            ):
+                # Its names were given when it was first seen: an unchanged resource costs no state round trip.
+                outcome.status = "unchanged"
+                job.settled = True
+                return job
+            job.names = self.state.assign_names(
                 resource.source,
                 resource.dataset_id,
                 resource.resource_id,
@@ -185,26 +236,43 @@ class SyncPipeline:
                 resource.title,
                 entity=resource.entity,
             )
-            previous = known.get(resource.resource_id)
-            if (
-                resource.max_bytes is not None
-                and resource.filesize is not None
-                and resource.filesize > resource.max_bytes
-            ):
+            if too_large:
                 raise TooLargeError(
                     f"the catalogue gives {resource.filesize} bytes, over the limit of {resource.max_bytes} "
                     "(raise max_resource_bytes for this dataset in the registry to load it)"
                 )
-            if (
-                not full_refresh
-                and not resource.incremental
-                and previous is not None
-                and previous.last_status in ("loaded", "unchanged")
-                and previous.change_marker == resource.change_marker
-            ):
-                outcome.status = "unchanged"
-                return outcome
-            self._download_and_load(connector, resource, names, previous, batch_id, full_refresh, outcome, recorder)
+            assert self._scratch is not None, "resources are synced within a run"
+            job.folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
+            job.extracted_at = datetime.now(UTC).replace(microsecond=0)
+            cursor = None if full_refresh or previous is None else previous.cursor
+            progress = self.progress.resource_started(resource)
+            job.fetched = fetcher.start(connector, resource, job.folder / "download", progress, cursor)
+        except Exception as error:  # reported when the job is finished, in the run's order
+            job.error = error
+        return job
+
+    def _finish_resource(self, job: _Job, batch_id: str, full_refresh: bool) -> ResourceOutcome:
+        """On the main thread: wait for the job's download, then check, keep, load and record it."""
+        resource, outcome, recorder = job.resource, job.outcome, job.recorder
+        recorder.batch_id = batch_id
+        if job.settled:
+            return outcome
+        try:
+            try:
+                if job.error is not None:
+                    raise job.error
+                assert job.fetched is not None and job.names is not None and job.folder is not None
+                download, seconds = job.fetched()
+                recorder.downloaded = download
+                recorder.download_seconds = seconds
+                recorder.extracted_at = job.extracted_at
+                self._download_and_load(
+                    job.folder / "download", download, resource, job.names, job.previous, batch_id, full_refresh,
+                    outcome, recorder,
+                )  # fmt: skip
+            finally:
+                if job.folder is not None:
+                    shutil.rmtree(job.folder, ignore_errors=True)
         except TooLargeError as error:
             outcome.status, outcome.error = "refused", f"{resource.label}: {error}"
             recorder.write(status="refused", error=outcome.error)
@@ -212,7 +280,7 @@ class SyncPipeline:
             outcome.status, outcome.error = "failed", f"{resource.label}: {_describe(error)}"
             recorder.write(status="failed", error=outcome.error)
         if outcome.status != "unchanged" or recorder.downloaded is not None:
-            self.state.record(
+            self._batch.record_state(
                 resource.source,
                 resource.resource_id,
                 status=outcome.status,
@@ -226,7 +294,8 @@ class SyncPipeline:
 
     def _download_and_load(
         self,
-        connector: Connector,
+        local_file: Path,
+        download: Download,
         resource: Resource,
         names: tuple[str, str],
         previous: ResourceState | None,
@@ -235,51 +304,39 @@ class SyncPipeline:
         outcome: ResourceOutcome,
         recorder: _Recorder,
     ) -> None:
-        assert self._scratch is not None, "resources are synced within a run"
-        folder = self._scratch.new_folder()  # the download, and what reading it needs beside it
-        local_file = folder / "download"
+        extracted_at = recorder.extracted_at
+        assert extracted_at is not None, "a downloaded resource has its extraction time"
+        folder = local_file.parent
+        outcome.bytes = download.size
+        if download.records == 0:
+            # An incremental fetch that found no change: nothing to keep, nothing to load.
+            outcome.status = "unchanged"
+            recorder.write(status="unchanged", raw_bytes=0)
+            return
+
+        verified = _verify_checksum(resource, download)
+        if verified is False:
+            raw = self._keep(local_file, "quarantine", resource, names, download, extracted_at, None, False)
+            recorder.raw = raw
+            raise ChecksumMismatchError(
+                f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
+                f"{resource.checksum.value} (got {_computed_digest(resource, download)}); "  # type: ignore[union-attr]
+                f"kept in {raw.path}"
+            )
+        if not full_refresh and previous is not None and previous.sha256 == download.sha256:
+            outcome.status = "unchanged"
+            recorder.write(status="unchanged", raw_bytes=download.size)
+            return
+
+        detected: DetectedFormat | None = None
         try:
-            extracted_at = datetime.now(UTC).replace(microsecond=0)
-            clock = time.monotonic()
-            cursor = None if full_refresh or previous is None else previous.cursor
-            download = connector.fetch(resource, local_file, self.progress.resource_started(resource), cursor)
-            recorder.downloaded = download
-            recorder.download_seconds = time.monotonic() - clock
-            recorder.extracted_at = extracted_at
-            outcome.bytes = download.size
-            if download.records == 0:
-                # An incremental fetch that found no change: nothing to keep, nothing to load.
-                outcome.status = "unchanged"
-                recorder.write(status="unchanged", raw_bytes=0)
-                return
-
-            verified = _verify_checksum(resource, download)
-            if verified is False:
-                raw = self._keep(local_file, "quarantine", resource, names, download, extracted_at, None, False)
-                recorder.raw = raw
-                raise ChecksumMismatchError(
-                    f"downloaded bytes do not match the catalogue's {resource.checksum.type} "  # type: ignore[union-attr]
-                    f"{resource.checksum.value} (got {_computed_digest(resource, download)}); "  # type: ignore[union-attr]
-                    f"kept in {raw.path}"
-                )
-            if not full_refresh and previous is not None and previous.sha256 == download.sha256:
-                outcome.status = "unchanged"
-                recorder.write(status="unchanged", raw_bytes=download.size)
-                return
-
-            detected: DetectedFormat | None = None
-            try:
-                detected = detect_format(local_file, resource.declared_format, self.limits)
-            finally:
-                # Bytes are kept even when they cannot be read: the manifest says what was seen.
-                recorder.raw = self._keep(
-                    local_file, "raw", resource, names, download, extracted_at, detected, verified
-                )
-            recorder.format = detected
-            outcome.format = detected.format
-            self._load_parts(local_file, folder / "parts", resource, names, batch_id, extracted_at, outcome, recorder)
+            detected = detect_format(local_file, resource.declared_format, self.limits)
         finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            # Bytes are kept even when they cannot be read: the manifest says what was seen.
+            recorder.raw = self._keep(local_file, "raw", resource, names, download, extracted_at, detected, verified)
+        recorder.format = detected
+        outcome.format = detected.format
+        self._load_parts(local_file, folder / "parts", resource, names, batch_id, extracted_at, outcome, recorder)
 
     def _load_parts(
         self,
@@ -321,19 +378,19 @@ class SyncPipeline:
             qualified = f"{NAMESPACE}.{table_name}"
             try:
                 # Held until the load is recorded: a run that waited for it finds the rows and their record.
-                with self.table_locks.hold(qualified):
-                    result = self.loader.load(table_name, part, lineage, properties)
-                    if result.status == "unchanged":
-                        self._record_unrecorded_load(qualified, part.name, part.format.encoding, raw, recorder)
-                    self.meta.append("schema_changes", result.schema_changes)
-                    recorder.write(
-                        status=result.status,
-                        part=part.name,
-                        table=qualified,
-                        rows=result.rows,
-                        load_seconds=time.monotonic() - clock,
-                        encoding=part.format.encoding,
-                    )
+                self._batch.lock(qualified)
+                result = self.loader.load(table_name, part, lineage, properties)
+                if result.status == "unchanged":
+                    self._record_unrecorded_load(qualified, part.name, part.format.encoding, raw, recorder)
+                self.meta.append("schema_changes", result.schema_changes)
+                recorder.write(
+                    status=result.status,
+                    part=part.name,
+                    table=qualified,
+                    rows=result.rows,
+                    load_seconds=time.monotonic() - clock,
+                    encoding=part.format.encoding,
+                )
             except Exception as error:
                 message = f"{resource.label}{' member ' + repr(part.name) if part.name else ''}: {_describe(error)}"
                 failures.append(message)
@@ -382,11 +439,133 @@ class SyncPipeline:
         )
 
 
-class _Recorder:
-    """Writes a resource's ``meta.ingestions`` rows, carrying what is known so far."""
+@dataclass
+class _Job:
+    """A resource between its start (main thread) and its finish (main thread), its download maybe running."""
 
-    def __init__(self, meta: MetaTables, batch_id: str, resource: Resource, started: datetime) -> None:
+    resource: Resource
+    outcome: ResourceOutcome
+    recorder: _Recorder
+    settled: bool = False  # decided without a download (unchanged)
+    error: Exception | None = None  # raised while starting, reported when finished
+    names: tuple[str, str] | None = None
+    previous: ResourceState | None = None
+    folder: Path | None = None
+    extracted_at: datetime | None = None
+    fetched: Callable[[], tuple[Download, float]] | None = None  # the download and its seconds, once done
+
+
+class _DownloadStopped(CivicLakeError):
+    """A download given up because its run is stopping."""
+
+
+class _Fetcher:
+    """Runs connectors' downloads on up to ``workers`` threads at once; with one worker, on the main thread.
+
+    The threads are daemons, one per download (``in_background``), and nothing waits for them when a run stops
+    early: a download held by a slow server must not keep an interrupted process (Ctrl-C) alive. Those still
+    running stop at their next block; the run's scratch folder, where they write, goes with the run.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._slots = threading.BoundedSemaphore(workers) if workers > 1 else None
+        self._stopping = threading.Event()
+
+    def start(
+        self,
+        connector: Connector,
+        resource: Resource,
+        destination: Path,
+        progress: Callable[[int], None] | None,
+        cursor: str | None,
+    ) -> Callable[[], tuple[Download, float]]:
+        def on_progress(size: int) -> None:
+            if self._stopping.is_set():
+                raise _DownloadStopped(f"{resource.label}: download stopped, the run is stopping")
+            if progress is not None:
+                progress(size)
+
+        def fetch() -> tuple[Download, float]:
+            clock = time.monotonic()
+            download = connector.fetch(resource, destination, on_progress, cursor)
+            return download, time.monotonic() - clock
+
+        if self._slots is None:
+            return fetch
+        slots = self._slots
+
+        def when_free() -> tuple[Download, float]:
+            with slots:
+                if self._stopping.is_set():
+                    raise _DownloadStopped(f"{resource.label}: download not started, the run is stopping")
+                return fetch()
+
+        return in_background(when_free).result
+
+    def close(self) -> None:
+        """Downloads not started never start; those running stop at their next block."""
+        self._stopping.set()
+
+
+class _RecordBatch:
+    """``meta.ingestions`` rows and sync-state moves of finished resources, and the table locks of their loads,
+    until one commit records them all: then the state moves, then the locks go."""
+
+    def __init__(self, meta: MetaTables, state: SyncState, locks: TableLocks) -> None:
         self.meta = meta
+        self.state = state
+        self.locks = locks
+        self.records: list[IngestionRecord] = []
+        self._states: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        self._held = ExitStack()
+        self._locked: set[str] = set()
+        self._opened = time.monotonic()
+
+    def lock(self, table: str) -> None:
+        """Take the table's lock, kept until the next commit; commit first rather than wait holding others."""
+        if table in self._locked or len(self._locked) >= BATCH_MAX_LOCKS:
+            self.flush()
+        try:
+            self._held.enter_context(self.locks.hold(table, wait=False))
+        except TableHeldError:
+            self.flush()  # the holder may be waiting for a table of this batch
+            self._held.enter_context(self.locks.hold(table))
+        self._locked.add(table)
+
+    def record_state(self, *args: Any, **kwargs: Any) -> None:
+        """``SyncState.record``, once this batch's records are committed."""
+        self._states.append((args, kwargs))
+
+    def flush_when_due(self) -> None:
+        if (
+            len(self._locked) >= BATCH_MAX_LOCKS
+            or len(self.records) >= BATCH_MAX_RECORDS
+            or (self._locked and time.monotonic() - self._opened >= BATCH_MAX_SECONDS)
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        records, states = self.records[:], self._states
+        self.records.clear()  # the recorders append to this very list
+        self._states = []
+        try:
+            # The state moves only after the records: a run killed in between downloads again, and finds the
+            # rows and their record there.
+            self.meta.append("ingestions", records)
+            for args, kwargs in states:
+                self.state.record(*args, **kwargs)
+        finally:
+            self._held.close()
+            self._held = ExitStack()
+            self._locked.clear()
+            self._opened = time.monotonic()
+
+
+class _Recorder:
+    """Writes a resource's ``meta.ingestions`` rows into its run's batch, carrying what is known so far."""
+
+    def __init__(self, sink: list[IngestionRecord], batch_id: str, resource: Resource, started: datetime) -> None:
+        self.sink = sink
         self.batch_id = batch_id
         self.resource = resource
         self.started = started
@@ -408,8 +587,7 @@ class _Recorder:
         load_seconds: float | None = None,
         encoding: str | None = None,
     ) -> None:
-        record = self._record(status, error, part, table, rows, raw_bytes, load_seconds, encoding)
-        self.meta.append("ingestions", [record])
+        self.sink.append(self._record(status, error, part, table, rows, raw_bytes, load_seconds, encoding))
 
     def write_recovered(self, committed: CommittedFile, *, part: str | None, table: str, encoding: str | None) -> None:
         """The "loaded" record a killed run could not write, from what its rows say: its batch, its raw file,
@@ -423,7 +601,7 @@ class _Recorder:
             finished_at=committed.ingested_at,
             download_seconds=None,
         )
-        self.meta.append("ingestions", [record])
+        self.sink.append(record)
 
     def _record(
         self,

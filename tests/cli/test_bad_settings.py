@@ -107,6 +107,9 @@ def test_credentials_in_the_datagouv_api_url_are_refused_and_never_shown(tmp_pat
         ("CIVICLAKE__HTTP__READ_TIMEOUT_SECONDS", "0"),
         ("CIVICLAKE__HTTP__CONNECT_TIMEOUT_SECONDS", "-1"),
         ("CIVICLAKE__READING__MAX_COMPRESSION_RATIO", "0"),
+        ("CIVICLAKE__HTTP__MAX_CONCURRENT_DOWNLOADS", "0"),
+        ("CIVICLAKE__HTTP__MAX_CONNECTIONS_PER_HOST", "0"),
+        ("CIVICLAKE__HTTP__MAX_REQUESTS_PER_SECOND_PER_HOST", "-1"),
     ],
 )
 def test_zero_or_negative_timeouts_and_limits_exit_2(tmp_path: Path, variable: str, value: str) -> None:

@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from civiclake.config import load_settings
-from civiclake.warehouse.locks import TableBusyError, TableLocks
+from civiclake.warehouse.locks import TableBusyError, TableHeldError, TableLocks
 
 TABLE = "bronze.datagouv__lignes__lignes"
 # Another process takes the table's lock, says so, and waits to be killed.
@@ -33,6 +33,21 @@ def locks_for(environment: dict[str, str], wait_seconds: float) -> TableLocks:
     settings = load_settings(environ=environment)
     settings.home.mkdir(parents=True, exist_ok=True)
     return TableLocks(settings.catalog_uri, settings.catalog.name, wait_seconds=wait_seconds)
+
+
+def test_a_holder_that_will_not_wait_is_refused_at_once_even_by_its_own_hold(
+    backend_environment: dict[str, str],
+) -> None:
+    # A sync's batch of records keeps several locks: it must learn, without waiting, that a table is taken, by
+    # another run or by itself, so as to commit and release what it holds before it waits.
+    locks = locks_for(backend_environment, 60)
+    try:
+        with locks.hold(TABLE), pytest.raises(TableHeldError, match=TABLE), locks.hold(TABLE, wait=False):
+            pass
+        with locks.hold(TABLE, wait=False):  # free again
+            pass
+    finally:
+        locks.close()
 
 
 def test_a_second_holder_waits_then_gives_up_naming_the_table(backend_environment: dict[str, str]) -> None:

@@ -49,7 +49,7 @@ class RichProgress(ProgressHooks):
             console=console,
             transient=True,
         )
-        self._task: Any = None
+        self._tasks: dict[str, Any] = {}  # resource id -> its bar: several download at once
         self._last_error: str | None = None
 
     def __enter__(self) -> RichProgress:
@@ -65,13 +65,14 @@ class RichProgress(ProgressHooks):
     def resource_started(self, resource: Resource) -> Any:
         if not self.console.is_terminal:
             return None
-        self._task = self.progress.add_task(fit(resource.title, 50), total=resource.filesize)
-        return lambda size: self.progress.advance(self._task, size)
+        task = self.progress.add_task(fit(resource.title, 50), total=resource.filesize)
+        self._tasks[resource.resource_id] = task
+        return lambda size: self.progress.advance(task, size)
 
     def resource_finished(self, outcome: ResourceOutcome) -> None:
-        if self._task is not None:
-            self.progress.remove_task(self._task)
-            self._task = None
+        task = self._tasks.pop(outcome.resource_id, None)
+        if task is not None:
+            self.progress.remove_task(task)
         self.console.print(resource_line(outcome, self.console.width), highlight=False)
         reason = _reason(outcome)
         if outcome.error:

@@ -1,20 +1,26 @@
 """HTTP with retries: the one way civiclake talks to web APIs and downloads files.
 
 Transient failures (429, 5xx, timeouts, reset connections) are retried with exponential backoff and
-full jitter, waiting at least what ``Retry-After`` asks. Downloads stream to disk in blocks, hashed and written on
-other threads as they go (``StreamDigests``), so memory stays flat whatever the file size.
+full jitter, waiting at least what ``Retry-After`` asks. The client may be shared by threads: requests to one host
+are limited in number at once and spaced in time (``HostLimits``), whichever thread makes them. Downloads stream
+to disk in blocks, hashed and written on other threads as they go (``StreamDigests``), so memory stays flat
+whatever the file size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -86,6 +92,36 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+class HostLimits:
+    """Per host: at most ``connections`` requests open at once, started at least ``1 / rate`` seconds apart.
+
+    A public API asks its clients to be gentle whatever their parallelism: the limits hold across the threads
+    sharing one client. ``rate`` 0 spaces nothing.
+    """
+
+    def __init__(self, connections: int, rate: float) -> None:
+        self.connections = connections
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def hold(self, url: str) -> Iterator[None]:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            slots = self._slots.setdefault(host, threading.BoundedSemaphore(self.connections))
+        with slots:
+            if self.interval:
+                with self._lock:
+                    now = time.monotonic()
+                    start = max(now, self._next_start.get(host, now))
+                    self._next_start[host] = start + self.interval
+                if start > now:
+                    time.sleep(start - now)
+            yield
+
+
 class HttpClient:
     """A retrying HTTP client; ``sleep`` and ``jitter`` are injectable so tests need not wait."""
 
@@ -100,6 +136,7 @@ class HttpClient:
         self.settings = settings
         self._sleep = sleep
         self._jitter = jitter
+        self.host_limits = HostLimits(settings.max_connections_per_host, settings.max_requests_per_second_per_host)
         self._client = httpx.Client(
             follow_redirects=True,
             timeout=httpx.Timeout(settings.read_timeout_seconds, connect=settings.connect_timeout_seconds),
@@ -121,7 +158,8 @@ class HttpClient:
 
     def get_json_response(self, url: str, params: dict[str, Any] | None = None) -> JsonResponse:
         def attempt() -> JsonResponse:
-            response = self._client.get(url, params=params)
+            with self.host_limits.hold(url):
+                response = self._client.get(url, params=params)
             _raise_for_status(response)
             try:
                 body = response.json()
@@ -161,7 +199,7 @@ class HttpClient:
         def attempt() -> Download:
             nonlocal deadline
             check_deadline(0)  # a retry after the deadline would only start over
-            with self._client.stream("GET", url) as response:
+            with self.host_limits.hold(url), self._client.stream("GET", url) as response:
                 _raise_for_status(response)
                 declared = response.headers.get("content-length")
                 if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
@@ -254,6 +292,26 @@ def _as_transient(url: str, error: Exception, attempts: int) -> TransientError:
     else:
         detail = f"{type(error).__name__}: {error}"
     return TransientError(f"{url}: {detail}, still failing after {attempts} attempts")
+
+
+def in_background(function: Callable[..., _T], *args: Any) -> Future[_T]:
+    """``function(*args)`` on a daemon thread of its own, its result or error in the future returned.
+
+    Not an executor: its threads are joined when the interpreter exits, so a request held by a slow server would
+    keep an interrupted process (Ctrl-C) alive until the server answers. Callers bound how many they start.
+    """
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # handed to whoever reads the future
+            future.set_exception(error)
+
+    threading.Thread(target=run, name=f"civiclake-{getattr(function, '__name__', 'task')}", daemon=True).start()
+    return future
 
 
 def iter_pages(client: HttpClient, url: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:

@@ -52,6 +52,10 @@ class TableBusyError(CivicLakeError):
     """Another sync held the table's lock for longer than the wait allows."""
 
 
+class TableHeldError(TableBusyError):
+    """The table's lock is taken, and the caller asked not to wait for it."""
+
+
 class TableLocks:
     """Locks on bronze tables for one catalog: ``with locks.hold("bronze.x"): ...``."""
 
@@ -81,25 +85,26 @@ class TableLocks:
             self._engine.dispose()
 
     @contextlib.contextmanager
-    def hold(self, table: str) -> Iterator[None]:
-        """Hold the table's lock for the block, waiting for another holder to finish."""
+    def hold(self, table: str, *, wait: bool = True) -> Iterator[None]:
+        """Hold the table's lock for the block, waiting for another holder to finish; with ``wait`` False, raise
+        TableHeldError at once instead (also when this process holds it through another ``hold``)."""
         key = f"civiclake-table:{self.catalog_name}:{table}"
         if self._engine is not None:
-            with self._advisory_lock(table, key):
+            with self._advisory_lock(table, key, wait):
                 yield
         else:
-            with self._file_lock(table, key):
+            with self._file_lock(table, key, wait):
                 yield
 
     @contextlib.contextmanager
-    def _advisory_lock(self, table: str, key: str) -> Iterator[None]:
+    def _advisory_lock(self, table: str, key: str, wait: bool) -> Iterator[None]:
         assert self._engine is not None
         number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         with self._engine.connect() as connection:
             for name, value in _KEEPALIVE_SETTINGS.items():
                 connection.execute(sa.text(f"SET {name} = {int(value)}"))
             try_lock = sa.text("SELECT pg_try_advisory_lock(:key)").bindparams(key=number)
-            self._wait(table, lambda: bool(connection.execute(try_lock).scalar()))
+            self._wait(table, lambda: bool(connection.execute(try_lock).scalar()), wait)
             try:
                 yield
             finally:
@@ -110,7 +115,7 @@ class TableLocks:
                     log.warning("could not release the lock on %s: its session ended", table)
 
     @contextlib.contextmanager
-    def _file_lock(self, table: str, key: str) -> Iterator[None]:
+    def _file_lock(self, table: str, key: str, wait: bool) -> Iterator[None]:
         assert self._folder is not None
         self._folder.mkdir(parents=True, exist_ok=True)
         # Named by a digest: any table name makes a safe file name. The files stay: deleting a lock file while
@@ -126,7 +131,7 @@ class TableLocks:
                     return False
                 return True
 
-            self._wait(table, try_lock)
+            self._wait(table, try_lock, wait)
             try:
                 os.ftruncate(descriptor, 0)
                 os.write(descriptor, f"{table} pid {os.getpid()}\n".encode())  # for whoever looks at a stuck wait
@@ -136,11 +141,13 @@ class TableLocks:
         finally:
             os.close(descriptor)
 
-    def _wait(self, table: str, try_lock: Callable[[], bool]) -> None:
+    def _wait(self, table: str, try_lock: Callable[[], bool], wait: bool = True) -> None:
         deadline = time.monotonic() + self.wait_seconds
         pause = _POLL_SECONDS[0]
         announced = False
         while not try_lock():
+            if not wait:
+                raise TableHeldError(f"{table}: another holder has the table's lock")
             if not announced:
                 log.info("another sync is loading %s: waiting for it to finish", table)
                 announced = True

@@ -4,7 +4,8 @@ The connector talks to it exactly as to production: same URL layout under ``/api
 and status codes, 302 redirects from ``/datasets/r/<id>`` links, files streamed from
 ``/resources/<slug>/<stamp>/<file>``. Production hosts in the catalogue are rewritten to the server's
 own address in every answer. Tests inject faults (error statuses, delays, resets, corrupt bytes) and
-read back every request it served.
+read back every request it served. ``delay`` adds a latency to every answer (a distant server), and
+``peak_in_flight`` says how many requests it was answering at once at most.
 
     with MirrorServer() as mirror:
         httpx.get(f"{mirror.api_url}/1/datasets/", params={"q": "gares"})
@@ -25,6 +26,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +38,7 @@ from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from civiclake.demo.mirror.store import SORT_KEYS, STATIC_HOST, WWW_HOST, Catalog, Json, StoredFile, fold
+from civiclake.demo.mirror.synthetic import SyntheticDataset, synthetic_dataset
 
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 DEFAULT_FILES_DIR = Path(__file__).resolve().parent / "files"
@@ -92,6 +95,7 @@ class RequestRecord:
     status: int
     bytes_sent: int
     headers: Mapping[str, str] = field(default_factory=dict)
+    received_at: float = 0.0  # time.monotonic() when the request came in
 
     @property
     def params(self) -> dict[str, list[str]]:
@@ -355,7 +359,11 @@ class ServiceHandler(BaseHTTPRequestHandler):
         request_headers = {key.lower(): value for key, value in self.headers.items()}
         fault = mirror.take_fault(path)
         status, self.body_bytes_sent = 0, 0
+        received_at = time.monotonic()
+        mirror.request_started()
         try:
+            if mirror.delay:
+                mirror.stopping.wait(mirror.delay)
             if fault and fault.delay:
                 mirror.stopping.wait(fault.delay)
             if fault and fault.status:
@@ -367,7 +375,10 @@ class ServiceHandler(BaseHTTPRequestHandler):
         except OSError:
             self.close_connection = True  # the client went away (or timed out): nothing more to say
         finally:
-            record = RequestRecord(self.command, path, url.query, status, self.body_bytes_sent, request_headers)
+            mirror.request_finished()
+            record = RequestRecord(
+                self.command, path, url.query, status, self.body_bytes_sent, request_headers, received_at
+            )
             mirror.requests.append(record)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = answer
@@ -497,8 +508,12 @@ class LocalService:
     port: int
     requests: list[RequestRecord]
     stopping: threading.Event
+    delay: float = 0.0  # seconds every request waits before its answer
+    in_flight: int = 0
+    peak_in_flight: int = 0  # most requests answered at once since start() or reset_peak()
     _httpd: ServiceHttpServer | None = None
     _thread: threading.Thread | None = None
+    _flight_lock: threading.Lock | None = None
 
     @property
     def api(self) -> Any:
@@ -507,8 +522,27 @@ class LocalService:
     def take_fault(self, path: str) -> Fault | None:
         raise NotImplementedError
 
+    def request_started(self) -> None:
+        assert self._flight_lock is not None, "requests are answered by a started service"
+        with self._flight_lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def request_finished(self) -> None:
+        assert self._flight_lock is not None, "requests are answered by a started service"
+        with self._flight_lock:
+            self.in_flight -= 1
+
+    def reset_peak(self) -> None:
+        """Count ``peak_in_flight`` from now on (requests being answered still count)."""
+        assert self._flight_lock is not None, "the service is not running"
+        with self._flight_lock:
+            self.peak_in_flight = self.in_flight
+
     def _serve(self, thread_name: str, handler: type[ServiceHandler] = ServiceHandler) -> None:
         self.stopping.clear()
+        self._flight_lock = threading.Lock()
+        self.in_flight = self.peak_in_flight = 0
         self._httpd = ServiceHttpServer(("127.0.0.1", self.port), self, handler)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
@@ -548,9 +582,14 @@ class LocalService:
 class MirrorServer(LocalService):
     """The data.gouv.fr mirror on 127.0.0.1, served from a daemon thread; use it as a context manager."""
 
-    def __init__(self, catalog_dir: Path | None = None, files_dir: Path | None = None, port: int = 0) -> None:
+    def __init__(
+        self, catalog_dir: Path | None = None, files_dir: Path | None = None, port: int = 0, delay: float = 0.0
+    ) -> None:
+        if delay < 0:
+            raise ValueError(f"delay must be zero or positive, got {delay}")
         self.catalog = Catalog.load(catalog_dir or DEFAULT_CATALOG_DIR, files_dir or DEFAULT_FILES_DIR)
         self.port = port
+        self.delay = delay
         self.requests: list[RequestRecord] = []
         self.stopping = threading.Event()
         self._faults: dict[str, list[list[Any]]] = {}
@@ -591,6 +630,20 @@ class MirrorServer(LocalService):
         static URL; ``filesize`` and ``checksum`` come from its bytes). Returns the stored dataset.
         """
         return self.catalog.add(dataset, files)
+
+    def add_synthetic_catalogue(self, count: int, seed: int = 0) -> list[SyntheticDataset]:
+        """Serve ``count`` synthetic datasets (``synthetic.synthetic_dataset``) with their broken resources broken."""
+        added = []
+        for index in range(count):
+            added.append(self.serve_synthetic(synthetic_dataset(seed, index)))
+        return added
+
+    def serve_synthetic(self, item: SyntheticDataset) -> SyntheticDataset:
+        """Add or replace one synthetic dataset; its failing resources answer 500 until faults are cleared."""
+        self.add_dataset(item.dataset, item.files)
+        for rid in item.failing:
+            self.inject_fault(rid, Fault.http_status(500), times=None)
+        return item
 
     def inject_fault(self, path_or_resource_id: str, fault: Fault, times: int | None = 1) -> None:
         """Apply ``fault`` to the next ``times`` requests (``None``: all of them) of a path or file.

@@ -1,4 +1,4 @@
-"""Small generated files for the formats the real samples do not cover.
+"""Small generated files for the formats the real samples do not cover, and a synthetic catalogue of any size.
 
 Every generator is deterministic: fixed seeds, fixed timestamps inside archives and workbooks, so that
 rebuilding the mirror gives the same bytes on the same machine (zlib versions may differ between
@@ -8,12 +8,15 @@ The content is French and shaped like what the producers publish, but the figure
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import random
 import re
 import zipfile
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 # Zip entries carry a local timestamp: pin it so an archive does not change with the build time.
@@ -211,11 +214,7 @@ def accidentalite_xlsx() -> bytes:
             sheet.append([code, name, accidents, rng.randint(3, 90), round(accidents * rng.uniform(0.2, 0.5))])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
-        core = archive.read("docProps/core.xml").decode("utf-8")
-    pinned = WORKBOOK_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
-    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{pinned}\g<2>", core)
-    return _rezip(buffer.getvalue(), {"docProps/core.xml": core.encode("utf-8")})
+    return _pin_modified(buffer.getvalue())
 
 
 _LIEUX_COLUMNS = ["catr", "voie", "circ", "nbv", "vosp", "prof", "plan", "surf", "infra", "situ", "vma"]
@@ -278,3 +277,168 @@ def old_hexasmal_csv(current_release: Path, rows: int = 40) -> bytes:
         body = [source.readline().rstrip("\r\n") for _ in range(rows)]
     header = "#Code_commune_INSEE;Nom_commune;Code_postal;Libellé_acheminement;Ligne_5"
     return ("\r\n".join([header, *body]) + "\r\n").encode("latin-1")
+
+
+# --- A synthetic catalogue of any size, for the scale benchmark -------------------------------------
+
+# Every synthetic dataset carries this tag; one in ten also carries SEARCH_TAG, so that a registry can select
+# those by a search and the others by id, as a real deployment mixes both.
+CATALOGUE_TAG = "catalogue-synthetique"
+SEARCH_TAG = "selection-par-recherche"
+SEARCH_SHARE = 10
+_THEMES = ["transports", "environnement", "sante", "education", "logement", "energie", "agriculture", "culture"]
+_COMMUNE_NAMES = ["Chartres", "Dreux", "Châteaudun", "Nogent-le-Rotrou", "Lucé", "Vernouillet", "Mainvilliers"]
+_CHANGED_AT = datetime(2024, 6, 1)
+
+
+@dataclass(frozen=True)
+class SyntheticDataset:
+    """One dataset of the synthetic catalogue: its API object, the bytes of its files, and its broken parts.
+
+    ``files`` maps resource ids to bytes; a resource in ``missing`` has a URL the mirror answers 404 for, and
+    one in ``failing`` is to be answered with HTTP 500 every time (a fault the server arms).
+    """
+
+    index: int
+    dataset: dict[str, object]
+    files: dict[str, bytes]
+    failing: frozenset[str] = frozenset()
+    missing: frozenset[str] = frozenset()
+
+
+def synthetic_dataset_id(seed: int, index: int) -> str:
+    """A 24-hex id, shaped like data.gouv.fr's ObjectIds."""
+    return hashlib.sha1(f"{seed}:{index}".encode()).hexdigest()[:24]
+
+
+def _rows_csv(rng: random.Random, version: int) -> bytes:
+    lines = ["code_commune;nom_commune;valeur;date_mesure"]
+    for number in range(rng.randint(15, 60)):
+        code = f"28{rng.randint(1, 420):03d}"
+        lines.append(f"{code};{rng.choice(_COMMUNE_NAMES)};{rng.randint(0, 99999) + version};2024-0{1 + number % 9}-15")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _records_json(rng: random.Random) -> bytes:
+    records = [
+        {"identifiant": f"R{rng.randint(0, 10**6):07d}", "commune": rng.choice(_COMMUNE_NAMES), "mesure": rng.random()}
+        for _ in range(rng.randint(5, 30))
+    ]
+    return json.dumps({"data": records}, ensure_ascii=False).encode("utf-8")
+
+
+def _points_geojson(rng: random.Random) -> bytes:
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Point",
+                "coordinates": [round(rng.uniform(1.0, 2.0), 5), round(rng.uniform(48.0, 49.0), 5)],
+            },
+            "properties": {"nom": rng.choice(_COMMUNE_NAMES), "capacite": rng.randint(1, 200)},
+        }
+        for _ in range(rng.randint(3, 20))
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False).encode("utf-8")
+
+
+def _csv_zip(rng: random.Random) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(_zip_entry("donnees.csv"), _rows_csv(rng, 0))
+    return out.getvalue()
+
+
+@functools.cache
+def _workbook(variant: int) -> bytes:
+    """A few XLSX workbooks shared by the catalogue: openpyxl takes milliseconds per workbook, 10,000 add up."""
+    from openpyxl import Workbook
+
+    rng = random.Random(variant)
+    workbook = Workbook()
+    workbook.properties.created = WORKBOOK_TIMESTAMP
+    sheet = workbook.active
+    sheet.title = "Donnees"
+    sheet.append(["Code commune", "Commune", "Effectif"])
+    for _ in range(20):
+        sheet.append([f"28{rng.randint(1, 420):03d}", rng.choice(_COMMUNE_NAMES), rng.randint(0, 5000)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return _pin_modified(buffer.getvalue())
+
+
+def _pin_modified(workbook: bytes) -> bytes:
+    """openpyxl stamps a workbook with the time it is saved: pin it, so that the same seed gives the same bytes."""
+    with zipfile.ZipFile(io.BytesIO(workbook)) as archive:
+        core = archive.read("docProps/core.xml").decode("utf-8")
+    pinned = WORKBOOK_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ")
+    core = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rf"\g<1>{pinned}\g<2>", core)
+    return _rezip(workbook, {"docProps/core.xml": core.encode("utf-8")})
+
+
+@functools.cache
+def _notice(theme: str) -> bytes:
+    return notice_pdf(f"Notice — {theme}", ["Description des champs du jeu de données synthétique."])
+
+
+def synthetic_dataset(seed: int, index: int, version: int = 0) -> SyntheticDataset:
+    """Dataset ``index`` of the catalogue of ``seed``; a higher ``version`` changes its first file (and its date).
+
+    About four resources: a CSV; one JSON, GeoJSON, ZIP or XLSX; a PDF notice (documentation, which syncs skip);
+    a second CSV. Out of every hundred datasets, one's second CSV is missing (404), one's answers 500, and one's is
+    a broken file (ZIP bytes cut short, declared as CSV).
+    """
+    rng = random.Random(f"{seed}:{index}")
+    dataset_id = synthetic_dataset_id(seed, index)
+    theme = _THEMES[index % len(_THEMES)]
+    slug = f"jeu-synthetique-{index:05d}-{theme}"
+    created = datetime(2024, 1, 1) + timedelta(minutes=index)
+    created_at = created.isoformat() + "+00:00"
+    changed_at = (_CHANGED_AT + timedelta(seconds=version)).isoformat() + "+00:00" if version else created_at
+    rids = [f"{dataset_id}-r{number}" for number in range(4)]
+    second_kind = ["json", "geojson", "zip", "xlsx"][rng.randrange(4)]
+    second = {
+        "json": _records_json,
+        "geojson": _points_geojson,
+        "zip": _csv_zip,
+        "xlsx": lambda generator: _workbook(generator.randrange(4)),
+    }[second_kind](rng)
+    files = {rids[0]: _rows_csv(random.Random(f"{seed}:{index}:{version}"), version), rids[1]: second}
+    files[rids[2]] = _notice(theme)
+    files[rids[3]] = _rows_csv(rng, 0)
+    failing: frozenset[str] = frozenset()
+    missing: frozenset[str] = frozenset()
+    if index % 100 == 7:
+        missing = frozenset({rids[3]})
+        del files[rids[3]]
+    elif index % 100 == 42:
+        failing = frozenset({rids[3]})
+    elif index % 100 == 77:
+        files[rids[3]] = _csv_zip(rng)[:60]
+    resources = [
+        {"id": rids[0], "title": "Mesures par commune", "format": "csv", "type": "main", "last_modified": changed_at},
+        {"id": rids[1], "title": f"Complément {second_kind}", "format": second_kind, "type": "main"},
+        {"id": rids[2], "title": "Notice", "format": "pdf", "type": "documentation"},
+        {"id": rids[3], "title": "Historique", "format": "csv", "type": "main"},
+    ]
+    for resource in resources:
+        resource["created_at"] = created_at
+        resource.setdefault("last_modified", created_at)
+    tags = [CATALOGUE_TAG, theme] + ([SEARCH_TAG] if index % SEARCH_SHARE == 0 else [])
+    organization = index % 40
+    dataset: dict[str, object] = {
+        "id": dataset_id,
+        "slug": slug,
+        "title": f"Jeu synthétique {index} — {theme}",
+        "description": f"Données synthétiques ({theme}) pour mesurer la montée en charge.",
+        "created_at": created_at,
+        "tags": tags,
+        "frequency": "monthly",
+        "organization": {
+            "id": f"org-{organization:02d}",
+            "slug": f"organisation-{organization:02d}",
+            "name": f"Organisation {organization:02d}",
+        },
+        "resources": resources,
+    }
+    return SyntheticDataset(index, dataset, files, failing, missing)

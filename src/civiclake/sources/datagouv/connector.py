@@ -4,12 +4,17 @@ Datasets are chosen by id or slug (``/1/datasets/{id}/``... through v2, whose re
 for datasets with thousands of files) or by search (``/1/datasets/?q=&organization=&tag=``). Each
 dataset's resources are filtered: only ``main``/``update`` files with a tabular or geographic format,
 within the size limit; documentation, PDFs and web pages are reported as skipped.
+
+Datasets chosen by id are asked for a few at once (as many as the host's connection limit), and yielded in the
+registry's order; files may be downloaded from several threads (``concurrent_fetch``).
 """
 
 from __future__ import annotations
 
 import fnmatch
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -26,7 +31,7 @@ from civiclake.sources.base import (
     Resource,
     SkippedResource,
 )
-from civiclake.sources.http import Download, HttpClient, ProgressCallback, iter_pages
+from civiclake.sources.http import Download, HttpClient, ProgressCallback, in_background, iter_pages
 
 SOURCE = "datagouv"
 
@@ -50,21 +55,23 @@ class DatagouvSelection:
 
 class DatagouvConnector:
     source = SOURCE
+    concurrent_fetch = True  # the HTTP client is shared by the download threads, within each host's limits
 
     def __init__(self, settings: DatagouvSettings, http: HttpSettings, selection: DatagouvSelection) -> None:
         self.settings = settings
         self.selection = selection
         self.api_url = settings.api_url.rstrip("/")
         self.client = HttpClient(http)
+        self.lookahead = http.max_connections_per_host
 
     def close(self) -> None:
         self.client.close()
 
     def discover(self) -> Iterator[DiscoveredDataset | DiscoveryFailure]:
         seen: set[str] = set()
-        for entry in self.selection.datasets:
+        for entry, answer in self._prefetched(self.selection.datasets):
             try:
-                dataset = self._get_dataset(entry.id)
+                dataset = answer.result()
             except CivicLakeError as error:
                 yield DiscoveryFailure(SOURCE, entry.id, str(error))
                 continue
@@ -79,6 +86,24 @@ class DatagouvConnector:
                         yield self._select(dataset, None)
             except CivicLakeError as error:
                 yield DiscoveryFailure(SOURCE, _describe_search(search), str(error))
+
+    def _prefetched(self, entries: list[DatagouvDataset]) -> Iterator[tuple[DatagouvDataset, Future[dict[str, Any]]]]:
+        """Each entry with its dataset's answer, asked ``lookahead`` entries ahead of the one yielded.
+
+        A round trip per dataset is most of a re-sync where nothing changed: asked one after the other, 10,000
+        datasets wait for 20,000 answers in turn.
+        """
+        asked: deque[tuple[DatagouvDataset, Future[dict[str, Any]]]] = deque()
+        waiting = iter(entries)
+        while True:
+            while len(asked) < self.lookahead:
+                entry = next(waiting, None)
+                if entry is None:
+                    break
+                asked.append((entry, in_background(self._get_dataset, entry.id)))
+            if not asked:
+                return
+            yield asked.popleft()
 
     def fetch(
         self, resource: Resource, destination: Path, on_progress: ProgressCallback | None, cursor: str | None = None
