@@ -10,6 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from civiclake.demo.incidents.store import CALLERS_LOGINS
 from civiclake.warehouse.catalog import open_catalog
 from tests.transform.conftest import Sources, WarehouseRun, read_run_results
 
@@ -318,3 +319,16 @@ def _descendants(manifest: dict[str, Any], node: str) -> set[str]:
                 found.add(child)
                 pending.append(child)
     return found
+
+
+def test_incident_summaries_in_silver_and_gold_name_no_callers_login(warehouse: WarehouseRun) -> None:
+    naming_a_caller = "regexp_matches(short_description, '{}')".format("|".join(CALLERS_LOGINS).replace(".", "\\."))
+    [bronze] = warehouse.sql(f"select count(*) as n from bronze.rest__incidents__incident where {naming_a_caller}")
+    assert bronze["n"] > 0, "the generated incidents name no caller: nothing to take out"
+    for table in ("silver.int_incidents_merged", "gold.fct_incidents"):
+        [named] = warehouse.sql(f"select count(*) as n from {table} where {naming_a_caller}")
+        assert named["n"] == 0, f"{table} still names callers"
+    password_resets = warehouse.sql(
+        "select distinct short_description from gold.fct_incidents where short_description like 'Password reset%'"
+    )
+    assert password_resets == [{"short_description": "Password reset for [login]"}]

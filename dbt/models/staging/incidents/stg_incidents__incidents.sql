@@ -8,7 +8,7 @@ renamed as (
         {{ civiclake.to_text('sys_id') }} as incident_id,
         {{ civiclake.to_text('number') }} as incident_number,
         -- attributes
-        short_description,
+        {{ civiclake.without_logins(civiclake.to_text('short_description')) }} as short_description,
         lower({{ civiclake.to_text('category') }}) as category,
         {{ civiclake.to_text('assignment_group') }} as assignment_group,
         lower({{ civiclake.to_text('state') }}) as incident_state,

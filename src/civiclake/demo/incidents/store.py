@@ -62,7 +62,10 @@ _CLOSE_CODES = (
 _SITES = ("Lyon Part-Dieu", "Paris La Défense", "Nantes", "Lille", "Toulouse Blagnac", "Bordeaux", "Rennes")
 _APPS = ("SAP ERP", "Salesforce", "Workday", "Teams", "SharePoint", "Jira", "the HR portal", "the expense tool")
 _DATABASES = ("ORDERS-PRD", "CRM-PRD", "DWH", "BILLING-PRD", "PAYROLL")
-_USERS = ("j.martin", "a.bernard", "c.dubois", "l.thomas", "s.robert", "m.petit", "n.durand", "e.leroy", "p.moreau")
+# Callers by directory login, as the service desk types them into the summaries.
+CALLERS_LOGINS = (
+    "j.martin", "a.bernard", "c.dubois", "l.thomas", "s.robert", "m.petit", "n.durand", "e.leroy", "p.moreau"
+)  # fmt: skip
 _VENDORS = ("Orange Business", "OVHcloud", "Atos", "Capgemini", "the bank")
 _PRINTERS = ("PRN-3F-EAST", "PRN-2F-WEST", "PRN-RECEPTION", "PRN-LAB-01")
 _SHARES = (r"\\fs01\finance", r"\\fs02\marketing", r"\\fs01\legal", r"\\fs03\engineering")
@@ -461,7 +464,7 @@ def _describe(draw: random.Random, template: str) -> str:
         site=draw.choice(_SITES),
         app=draw.choice(_APPS),
         db=draw.choice(_DATABASES),
-        user=draw.choice(_USERS),
+        user=draw.choice(CALLERS_LOGINS),
         vendor=draw.choice(_VENDORS),
         printer=draw.choice(_PRINTERS),
         share=draw.choice(_SHARES),
