@@ -5,9 +5,11 @@ tables as an admin; each result is checked against what the admin sees."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from trino.exceptions import TrinoQueryError
 
@@ -170,3 +172,21 @@ def test_the_analyst_reads_gold_and_silver_but_cannot_write(cluster: ClusterServ
     with pytest.raises(TrinoQueryError) as denied:
         query(cluster, analyst, "DELETE FROM iceberg.gold.dim_customers")
     assert "Access Denied" in str(denied.value), denied.value
+
+
+def test_a_non_admin_sees_its_own_queries_and_never_the_text_of_anyone_elses(cluster: ClusterServers) -> None:
+    # dbt's statements carry the pseudonymisation key: Trino's query list must not show them to other users.
+    admins_marker, own_marker = f"admin-{uuid.uuid4().hex}", f"own-{uuid.uuid4().hex}"
+    query(cluster, "civiclake", f"SELECT '{admins_marker}'")
+    marketing = user_of("marketing")
+    query(cluster, marketing, f"SELECT '{own_marker}'")
+
+    def listed_by(user: str) -> str:
+        response = httpx.get(f"{cluster.trino.url}/v1/query", headers={"X-Trino-User": user}, timeout=30)
+        response.raise_for_status()
+        return response.text
+
+    assert admins_marker in listed_by("civiclake") and own_marker in listed_by("civiclake")
+    seen_by_marketing = listed_by(marketing)
+    assert own_marker in seen_by_marketing
+    assert admins_marker not in seen_by_marketing

@@ -38,7 +38,7 @@ def test_every_scenario_with_trino_renders_the_rules_and_groups_of_the_access_va
 ) -> None:
     rules, groups = access_files(rendered_scenario(scenario))
     assert groups == {group: set(users) for group, users in chart_values["access"]["groups"].items()}
-    assert set(rules) == {"catalogs", "schemas", "tables", "functions", "procedures"}
+    assert set(rules) == {"catalogs", "schemas", "tables", "functions", "procedures", "queries"}
 
 
 def test_admin_groups_come_first_with_every_privilege_in_every_section() -> None:
@@ -57,6 +57,15 @@ def test_admin_groups_come_first_with_every_privilege_in_every_section() -> None
         "GRANT_SELECT",
     }
     assert [rule["group"] for rule in rules["functions"] + rules["procedures"]] == [admins, admins]
+
+
+def test_only_admin_groups_see_or_kill_other_users_queries() -> None:
+    # dbt's statements carry the pseudonymisation key: Trino without query rules shows every query to every user.
+    rules, _ = access_files(rendered_scenario("default"))
+    assert rules["queries"] == [
+        {"group": "(civiclake_admin)", "allow": ["execute", "kill", "view"]},
+        {"allow": ["execute"]},
+    ]
 
 
 def test_other_groups_may_only_read_the_iceberg_catalog() -> None:
