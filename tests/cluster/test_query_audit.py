@@ -152,7 +152,7 @@ def test_loading_again_adds_no_row_twice(audited: AuditedQueries) -> None:
 def test_the_runbooks_queries_on_trino_find_who_read_the_table(
     cluster: ClusterServers, audited: AuditedQueries
 ) -> None:
-    # The queries of docs/runbooks/QueryAuditDataProtectionRequest.md, on the audit table Trino reads.
+    # The queries of docs/privacy-audit-request.md, on the audit table Trino reads.
     table = f"iceberg.{audited.namespace}.customers"
     since = audited.began.strftime("%Y-%m-%d %H:%M:%S.%f")
     by_table = cluster.trino.query(
