@@ -121,11 +121,13 @@ def test_kubernetes_pod_operator_creates_the_pipeline_pod_with_the_launcher_toke
         for variable in base["env"]
         if "secretKeyRef" in variable.get("valueFrom", {})
     }
-    s3, catalog = chart.chart_values()["s3"], chart.chart_values()["catalog"]
+    values = chart.chart_values()
+    s3, catalog, privacy = values["s3"], values["catalog"], values["privacy"]
     assert secret_refs == {
         "CIVICLAKE__S3__ACCESS_KEY_ID": (s3["existingSecret"], s3["accessKeyIdKey"]),
         "CIVICLAKE__S3__SECRET_ACCESS_KEY": (s3["existingSecret"], s3["secretAccessKeyKey"]),
         "ICEBERG_CATALOG_PASSWORD": (catalog["existingSecret"], catalog["passwordKey"]),
+        "CIVICLAKE__PRIVACY__PSEUDONYMISATION_KEY": (privacy["existingSecret"], privacy["keyKey"]),
     }
     # Each of them is a Secret on the server (created before the install, as a real install does).
     for name, key in secret_refs.values():
