@@ -319,22 +319,13 @@ def load_audit(settings: Settings, *, now: datetime | None = None) -> AuditLoad:
 
 
 def _apply_retention(settings: Settings, catalog: Any, table: Any, cutoff: datetime) -> tuple[int, int, int]:
-    """Delete the rows of queries that ended before ``cutoff``; then no earlier snapshot may still serve them."""
+    """Delete the rows of queries that ended before ``cutoff``; then no earlier snapshot or file may still serve
+    them (the loader is the table's only writer)."""
     from pyiceberg.expressions import LessThan
 
     from civiclake.lake.filesystem import warehouse_storage
-    from civiclake.warehouse.maintenance import MaintenanceOptions, PyicebergMaintenance
+    from civiclake.warehouse.maintenance import delete_and_purge
 
     old = LessThan("ended_at", cutoff.isoformat())  # type: ignore[call-arg,arg-type,misc]  # pyiceberg's overloads
-    expired = table.scan(row_filter=old, selected_fields=("query_id",)).to_arrow().num_rows
-    if not expired:
-        return 0, 0, 0
-    table.delete(old)
-    table = table.refresh()
-    # Only the current snapshot stays, and files no snapshot references go at once: the loader is the only writer.
-    options = MaintenanceOptions(snapshot_older_than=timedelta(0), retain_last=1, orphan_older_than=timedelta(0))
-    maintenance = PyicebergMaintenance(catalog, warehouse_storage(settings), options)
-    name = ".".join(TABLE)
-    expired_outcome = maintenance.expire_snapshots(name, table)
-    removed = maintenance.remove_orphans(name, table.refresh())
-    return expired, expired_outcome.snapshots_expired, removed.files_removed
+    purge = delete_and_purge(catalog, warehouse_storage(settings), table, old)
+    return purge.rows_deleted, purge.snapshots_expired, purge.files_removed

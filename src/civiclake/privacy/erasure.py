@@ -29,14 +29,13 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -53,7 +52,7 @@ from civiclake.privacy.tombstones import append_tombstones, tombstone_rows
 from civiclake.transform.project import PUBLISHED_SCHEMAS, DbtProject, locate_project_dir
 from civiclake.warehouse.catalog import open_catalog
 from civiclake.warehouse.locks import TableLocks
-from civiclake.warehouse.maintenance import MaintenanceOptions, PyicebergMaintenance, referenced_files
+from civiclake.warehouse.maintenance import delete_and_purge
 
 ERASURES_TABLE = ("meta", "privacy_erasures")
 ERASURES_SCHEMA = pa.schema(
@@ -71,8 +70,6 @@ ERASURES_SCHEMA = pa.schema(
 )
 PARQUET_MAGIC = b"PAR1"
 _SUBJECT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.+)")
-# Expire every snapshot but the current one, whatever its age.
-_PURGE = MaintenanceOptions(snapshot_older_than=timedelta(0), retain_last=1)
 
 Say = Callable[[str], None]
 
@@ -341,33 +338,8 @@ def _has(table: Table, column: str) -> bool:
 def _delete_and_purge(
     catalog: Catalog, warehouse: LakeStorage, table: Table, condition: BooleanExpression
 ) -> TableChange:
-    name = ".".join(table.name())
-    before = table.scan(row_filter=condition).count() if table.current_snapshot() else 0
-    change = TableChange(name, before)
-    if before == 0:
-        return change
-    table.delete(condition)
-    maintenance = PyicebergMaintenance(catalog, warehouse, _PURGE)
-    change.snapshots_expired = maintenance.expire_snapshots(name, catalog.load_table(name)).snapshots_expired
-    change.files_removed = _remove_unread_files(warehouse, catalog.load_table(name))
-    return change
-
-
-def _remove_unread_files(warehouse: LakeStorage, table: Table) -> int:
-    """Delete every file under the table's location that no remaining snapshot reads: orphan removal without a
-    grace period, which also removes the data files the delete replaced (its manifests still list them, as
-    removed). The table's lock is held: no write of its own is in flight."""
-    live = referenced_files(table, removed_entries=False)
-    root = table.location()
-    for scheme in ("file://", "s3://", "s3a://"):
-        root = root.removeprefix(scheme)
-    removed = 0
-    selector = pafs.FileSelector(root.rstrip("/"), recursive=True, allow_not_found=True)
-    for info in warehouse.filesystem.get_file_info(selector):
-        if info.is_file and info.path.replace("//", "/") not in live:
-            warehouse.filesystem.delete_file(info.path)
-            removed += 1
-    return removed
+    purge = delete_and_purge(catalog, warehouse, table, condition)
+    return TableChange(".".join(table.name()), purge.rows_deleted, purge.snapshots_expired, purge.files_removed)
 
 
 # --- raw zone ----------------------------------------------------------------------------------------------------

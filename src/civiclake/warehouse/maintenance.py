@@ -32,7 +32,7 @@ from typing import Any, Literal
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
-from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import ArrowScan, parquet_file_to_data_file, schema_to_pyarrow
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import FileScanTask, Table
@@ -530,3 +530,43 @@ def run_maintenance_command(
             trino_engine.close()
     local = PyicebergMaintenance(catalog, warehouse_storage(settings), settings_options)
     return run_maintenance(action, names, lambda name: local.run(action, name), "pyiceberg")  # type: ignore[arg-type]
+
+
+@dataclass
+class Purge:
+    rows_deleted: int = 0
+    snapshots_expired: int = 0
+    files_removed: int = 0
+
+
+def delete_and_purge(catalog: Catalog, warehouse: LakeStorage, table: Table, condition: BooleanExpression) -> Purge:
+    """Delete the rows ``condition`` matches, so that nothing still serves them: every snapshot but the new current
+    one expired, whatever its age, and every file under the table that no remaining snapshot reads deleted at once,
+    the data files the delete replaced included. For rows that must be gone (an erasure, a retention), not for
+    routine maintenance: the caller holds the table (no write of another in flight)."""
+    name = ".".join(table.name())
+    rows = table.scan(row_filter=condition).count() if table.current_snapshot() else 0
+    if rows == 0:
+        return Purge()
+    table.delete(condition)
+    maintenance = PyicebergMaintenance(
+        catalog, warehouse, MaintenanceOptions(snapshot_older_than=timedelta(0), retain_last=1)
+    )
+    expired = maintenance.expire_snapshots(name, catalog.load_table(name)).snapshots_expired
+    return Purge(rows, expired, _remove_unread_files(warehouse, catalog.load_table(name)))
+
+
+def _remove_unread_files(warehouse: LakeStorage, table: Table) -> int:
+    """Orphan removal without a grace period, which also removes the data files a delete replaced (its manifests
+    still list them, as removed)."""
+    live = referenced_files(table, removed_entries=False)
+    root = table.location()
+    for scheme in ("file://", "s3://", "s3a://"):
+        root = root.removeprefix(scheme)
+    removed = 0
+    selector = pafs.FileSelector(root.rstrip("/"), recursive=True, allow_not_found=True)
+    for info in warehouse.filesystem.get_file_info(selector):
+        if info.is_file and info.path.replace("//", "/") not in live:
+            warehouse.filesystem.delete_file(info.path)
+            removed += 1
+    return removed
